@@ -1,0 +1,523 @@
+//! The structured things a stream carries, shaped like AG2's events.
+//!
+//! Every event serialises to `{"type": "<snake_case>", "content": {"uuid": "…", …}}`
+//! with AG2's field names, and reads back from the same JSON (unknown fields are
+//! ignored, a missing `uuid` gets a fresh one). How each renders as console text
+//! lives in `render.rs`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::io::Uuid;
+
+/// One thing an agent conversation shows its user.
+///
+/// Streams that only handle text get each event rendered as AutoGen 0.2's
+/// console output ([`Event::text_parts`], or [`Display`](std::fmt::Display) for
+/// the whole text); streams that want structure serialise it to JSON.
+///
+/// ```
+/// use agentio::io::Event;
+///
+/// let event = Event::text("Check out the weather in Paris.", "user_proxy", "chatbot");
+/// assert_eq!(
+///     event.to_string(),
+///     format!("user_proxy (to chatbot):\n\nCheck out the weather in Paris.\n\n{}\n", "-".repeat(80))
+/// );
+/// let json = serde_json::to_value(&event)?;
+/// assert_eq!(json["type"], "text");
+/// assert_eq!(json["content"]["sender"], "user_proxy");
+/// assert_eq!(serde_json::from_value::<Event>(json)?, event);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "content", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A `print` call: `objects` joined by `sep`, then `end`.
+    Print(PrintEvent),
+    /// One fragment of a streamed model reply.
+    Stream(StreamEvent),
+    /// A message with text content from one agent to another.
+    Text(TextEvent),
+    /// A message suggesting tool calls.
+    ToolCall(ToolCallEvent),
+    /// A message carrying the results of tool calls.
+    ToolResponse(ToolResponseEvent),
+    /// An agent replies automatically (no human input).
+    UsingAutoReply(UsingAutoReplyEvent),
+    /// A human was asked for input at a termination point and gave none.
+    TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent),
+    /// The conversation ended.
+    Termination(TerminationEvent),
+    /// A tool (function) is about to run.
+    ExecuteFunction(ExecuteFunctionEvent),
+    /// A tool (function) has run.
+    ExecutedFunction(ExecutedFunctionEvent),
+    /// Tokens and cost per model.
+    UsageSummary(UsageSummaryEvent),
+    /// The conversation waits for human input.
+    InputRequest(InputRequestEvent),
+    /// A human's answer to an [`InputRequest`](Event::InputRequest).
+    InputResponse(InputResponseEvent),
+    /// Something went wrong.
+    Error(ErrorEvent),
+    /// A run finished: its summary, history, cost and last speaker.
+    RunCompletion(RunCompletionEvent),
+}
+
+/// Content of an [`Event::Print`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrintEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The printed objects, already converted to text.
+    pub objects: Vec<String>,
+    /// The separator between objects.
+    #[serde(default = "space")]
+    pub sep: String,
+    /// The text after the last object.
+    #[serde(default = "newline")]
+    pub end: String,
+}
+
+fn space() -> String {
+    " ".to_owned()
+}
+
+fn newline() -> String {
+    "\n".to_owned()
+}
+
+/// Content of an [`Event::Stream`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The fragment, exactly as the model sent it.
+    pub content: String,
+}
+
+/// Content of an [`Event::Text`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The message text.
+    pub content: String,
+    /// Name of the agent that sent the message.
+    pub sender: String,
+    /// Name of the agent the message is for.
+    pub recipient: String,
+    /// True when the content already reached the stream as [`Event::Stream`]
+    /// fragments, so a UI can finalise the streamed text instead of showing it twice.
+    /// Absent from the JSON when false (AG2's shape).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub streamed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One tool call a model asked for, in OpenAI's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The call's id; tool responses refer to it.
+    #[serde(default)]
+    pub id: String,
+    /// Always `"function"`.
+    #[serde(rename = "type", default = "function")]
+    pub kind: String,
+    /// The function to call.
+    pub function: FunctionCall,
+}
+
+fn function() -> String {
+    "function".to_owned()
+}
+
+/// The function part of a [`ToolCall`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    /// The tool's name.
+    #[serde(default)]
+    pub name: String,
+    /// The arguments as the model wrote them: JSON text, possibly invalid.
+    #[serde(default)]
+    pub arguments: String,
+}
+
+/// Content of an [`Event::ToolCall`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// Text that came with the calls, if any.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Name of the agent that suggests the calls.
+    pub sender: String,
+    /// Name of the agent asked to run them.
+    pub recipient: String,
+    /// The message role, `"assistant"`.
+    #[serde(default = "assistant")]
+    pub role: String,
+    /// The calls, in order.
+    pub tool_calls: Vec<ToolCall>,
+}
+
+fn assistant() -> String {
+    "assistant".to_owned()
+}
+
+/// One tool's result inside an [`Event::ToolResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolResponse {
+    /// The id of the [`ToolCall`] this answers.
+    pub tool_call_id: String,
+    /// The message role, `"tool"`.
+    #[serde(default = "tool")]
+    pub role: String,
+    /// The result as text (non-string results are JSON).
+    pub content: String,
+}
+
+fn tool() -> String {
+    "tool".to_owned()
+}
+
+/// Content of an [`Event::ToolResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolResponseEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// All results' content joined, as AG2 sends it.
+    #[serde(default)]
+    pub content: String,
+    /// Name of the agent that ran the tools.
+    pub sender: String,
+    /// Name of the agent that asked for them.
+    pub recipient: String,
+    /// The message role, `"tool"`.
+    #[serde(default = "tool")]
+    pub role: String,
+    /// One result per call.
+    pub tool_responses: Vec<ToolResponse>,
+}
+
+/// Content of an [`Event::UsingAutoReply`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsingAutoReplyEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The replying agent's human input mode (`ALWAYS`, `TERMINATE` or `NEVER`).
+    pub human_input_mode: String,
+    /// The agent whose message is being answered.
+    pub sender: String,
+    /// The agent that answers.
+    pub recipient: String,
+}
+
+/// Content of an [`Event::TerminationAndHumanReplyNoInput`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TerminationAndHumanReplyNoInputEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The notice, `"NO HUMAN INPUT RECEIVED."`.
+    pub no_human_input_msg: String,
+    /// The agent whose message was being answered.
+    pub sender: String,
+    /// The agent that asked for input.
+    pub recipient: String,
+}
+
+/// Content of an [`Event::Termination`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TerminationEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// Why the conversation ended, e.g. `"Termination message condition on agent 'user_proxy' met"`.
+    pub termination_reason: String,
+    /// The agent that ended it.
+    pub sender: String,
+    /// Its counterpart.
+    pub recipient: String,
+}
+
+/// Content of an [`Event::ExecuteFunction`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecuteFunctionEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The tool's name.
+    pub func_name: String,
+    /// The id of the call being run.
+    #[serde(default)]
+    pub call_id: Option<String>,
+    /// The parsed arguments (a JSON object).
+    #[serde(default)]
+    pub arguments: Value,
+    /// The agent that runs the tool.
+    pub recipient: String,
+}
+
+/// Content of an [`Event::ExecutedFunction`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutedFunctionEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The tool's name.
+    pub func_name: String,
+    /// The id of the call that ran.
+    #[serde(default)]
+    pub call_id: Option<String>,
+    /// The parsed arguments (a JSON object).
+    #[serde(default)]
+    pub arguments: Value,
+    /// The result, or the error text the model will see.
+    pub content: String,
+    /// The agent that ran the tool.
+    pub recipient: String,
+    /// Whether the tool succeeded.
+    pub is_exec_success: bool,
+}
+
+/// Tokens and cost of one model, inside a [`ModelUsageSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// The model's name.
+    pub model: String,
+    /// Tokens sent.
+    pub prompt_tokens: u64,
+    /// Tokens received.
+    pub completion_tokens: u64,
+    /// Their sum.
+    pub total_tokens: u64,
+    /// Cost in dollars.
+    pub cost: f64,
+}
+
+/// Usage per model plus the total cost; `usages` is `None` before any call.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelUsageSummary {
+    /// One entry per model, or `None` when nothing was called yet.
+    pub usages: Option<Vec<ModelUsage>>,
+    /// The sum of the entries' cost, or `None` when nothing was called yet.
+    pub total_cost: Option<f64>,
+}
+
+/// Which usage an [`Event::UsageSummary`] shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageMode {
+    /// Actual (cache misses only) and total.
+    #[default]
+    Both,
+    /// Total, cached completions included.
+    Total,
+    /// Actual, cached completions excluded.
+    Actual,
+}
+
+/// Content of an [`Event::UsageSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageSummaryEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// Usage excluding cached completions.
+    pub actual: ModelUsageSummary,
+    /// Usage including cached completions.
+    pub total: ModelUsageSummary,
+    /// Which of the two to show.
+    #[serde(default)]
+    pub mode: UsageMode,
+}
+
+/// Content of an [`Event::InputRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputRequestEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The prompt to show.
+    #[serde(default)]
+    pub prompt: String,
+    /// Whether the answer should be hidden as it is typed.
+    #[serde(default)]
+    pub password: bool,
+}
+
+/// Content of an [`Event::InputResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputResponseEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// What the human typed.
+    pub value: String,
+}
+
+/// Content of an [`Event::Error`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// Content of an [`Event::RunCompletion`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCompletionEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The chat's summary.
+    pub summary: String,
+    /// The messages of the chat, in OpenAI's message shape.
+    #[serde(default)]
+    pub history: Vec<Value>,
+    /// The chat's cost, as AG2 reports it.
+    #[serde(default)]
+    pub cost: Value,
+    /// The agent that spoke last, if any.
+    #[serde(default)]
+    pub last_speaker: Option<String>,
+}
+
+macro_rules! event_kinds {
+    ($($variant:ident($content:ident) => $name:literal),* $(,)?) => {
+        impl Event {
+            /// The event's id.
+            pub fn uuid(&self) -> Uuid {
+                match self { $(Event::$variant(e) => e.uuid,)* }
+            }
+
+            /// The event's `type`, as in its JSON (`"text"`, `"stream"`, …).
+            pub fn kind(&self) -> &'static str {
+                match self { $(Event::$variant(_) => $name,)* }
+            }
+
+            /// Every event `type`, in declaration order.
+            pub const KINDS: &'static [&'static str] = &[$($name),*];
+        }
+        $(
+            impl From<$content> for Event {
+                fn from(content: $content) -> Event {
+                    Event::$variant(content)
+                }
+            }
+        )*
+    };
+}
+
+event_kinds! {
+    Print(PrintEvent) => "print",
+    Stream(StreamEvent) => "stream",
+    Text(TextEvent) => "text",
+    ToolCall(ToolCallEvent) => "tool_call",
+    ToolResponse(ToolResponseEvent) => "tool_response",
+    UsingAutoReply(UsingAutoReplyEvent) => "using_auto_reply",
+    TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent) => "termination_and_human_reply_no_input",
+    Termination(TerminationEvent) => "termination",
+    ExecuteFunction(ExecuteFunctionEvent) => "execute_function",
+    ExecutedFunction(ExecutedFunctionEvent) => "executed_function",
+    UsageSummary(UsageSummaryEvent) => "usage_summary",
+    InputRequest(InputRequestEvent) => "input_request",
+    InputResponse(InputResponseEvent) => "input_response",
+    Error(ErrorEvent) => "error",
+    RunCompletion(RunCompletionEvent) => "run_completion",
+}
+
+/// Constructors for the common events, each with a fresh [`Uuid`].
+impl Event {
+    /// A `print` of `objects` joined by `sep`, then `end`.
+    pub fn print<I, S>(objects: I, sep: &str, end: &str) -> Event
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Event::Print(PrintEvent {
+            uuid: Uuid::new_v4(),
+            objects: objects.into_iter().map(Into::into).collect(),
+            sep: sep.to_owned(),
+            end: end.to_owned(),
+        })
+    }
+
+    /// One streamed fragment of a model reply.
+    pub fn stream(content: impl Into<String>) -> Event {
+        Event::Stream(StreamEvent {
+            uuid: Uuid::new_v4(),
+            content: content.into(),
+        })
+    }
+
+    /// A text message from `sender` to `recipient`.
+    pub fn text(
+        content: impl Into<String>,
+        sender: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> Event {
+        Event::Text(TextEvent {
+            uuid: Uuid::new_v4(),
+            content: content.into(),
+            sender: sender.into(),
+            recipient: recipient.into(),
+            streamed: false,
+        })
+    }
+
+    /// A request for human input.
+    pub fn input_request(prompt: impl Into<String>, password: bool) -> Event {
+        Event::InputRequest(InputRequestEvent {
+            uuid: Uuid::new_v4(),
+            prompt: prompt.into(),
+            password,
+        })
+    }
+
+    /// A human's answer to an input request.
+    pub fn input_response(value: impl Into<String>) -> Event {
+        Event::InputResponse(InputResponseEvent {
+            uuid: Uuid::new_v4(),
+            value: value.into(),
+        })
+    }
+
+    /// An error report.
+    pub fn error(error: impl Into<String>) -> Event {
+        Event::Error(ErrorEvent {
+            uuid: Uuid::new_v4(),
+            error: error.into(),
+        })
+    }
+
+    /// The event as one line of JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail: every map key is a string
+        // and every number is finite or written as null by serde_json.
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            serde_json::json!({"type": "error", "content": {"error": format!("cannot serialise event: {e}")}})
+                .to_string()
+        })
+    }
+
+    /// Reads an event from its JSON.
+    pub fn from_json(json: &str) -> crate::Result<Event> {
+        Ok(serde_json::from_str(json)?)
+    }
+}

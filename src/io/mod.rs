@@ -1,0 +1,37 @@
+//! The stream layer: where every line, token and input request goes.
+//!
+//! - [`IOStream`]: the trait a stream implements (`print`, `input`, `send`).
+//! - The default stream: [`get_default`], [`set_default`], [`with_default`],
+//!   [`set_global_default`], and [`spawn`] / [`inherit`] for threads that keep
+//!   their parent's stream.
+//! - Streams: [`IOConsole`] (stdout/stdin) and [`IOBuffer`] (in memory).
+//! - [`Event`]: the structured things a stream carries, with AG2's JSON shape
+//!   and AutoGen 0.2's console text.
+//!
+//! This layer knows nothing of agents or models.
+
+mod buffer;
+mod console;
+mod default;
+mod event;
+mod macros;
+mod render;
+mod stream;
+mod uuid;
+
+pub use buffer::IOBuffer;
+pub use console::{DEFAULT_MAX_INPUT_LEN, IOConsole};
+pub use default::{
+    DefaultGuard, get_default, get_global_default, inherit, set_default, set_global_default, spawn,
+    with_default,
+};
+pub use event::{
+    ErrorEvent, Event, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
+    InputRequestEvent, InputResponseEvent, ModelUsage, ModelUsageSummary, PrintEvent,
+    RunCompletionEvent, StreamEvent, TerminationAndHumanReplyNoInputEvent, TerminationEvent,
+    TextEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent, UsageMode,
+    UsageSummaryEvent, UsingAutoReplyEvent,
+};
+pub use render::{Color, TextPart};
+pub use stream::{IOStream, joined, send_as_text};
+pub use uuid::{ParseUuidError, Uuid};

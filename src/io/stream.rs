@@ -1,0 +1,142 @@
+//! The `IOStream` trait: where an agent's output goes and its input comes from.
+
+use crate::Result;
+use crate::io::Event;
+
+/// A place agent output goes to and human input comes from: the console, a
+/// websocket client, an in-memory buffer, or your own.
+///
+/// This is AutoGen's `IOStream` protocol. Implement [`print`](IOStream::print) and
+/// [`input`](IOStream::input); [`send`](IOStream::send) has a default that renders
+/// an [`Event`] as AutoGen 0.2's console text and prints it, one `print` call per
+/// line group AutoGen prints. Override `send` when your stream wants the structure
+/// of events (a UI, a JSON log) rather than their text.
+///
+/// Output is fallible: a stream whose reader has gone returns an error, and
+/// callers propagate it, so a chat stops instead of spending tokens for nobody.
+///
+/// Streams are shared between threads (`Send + Sync`), so methods take `&self`;
+/// use interior mutability for state.
+///
+/// ```
+/// use agentio::io::{IOStream, joined};
+/// use std::sync::Mutex;
+///
+/// /// A stream that upper-cases everything and never has input.
+/// struct Shout(Mutex<String>);
+///
+/// impl IOStream for Shout {
+///     fn print(&self, objects: &[&str], sep: &str, end: &str, _flush: bool) -> agentio::Result<()> {
+///         let text = joined(objects, sep, end);
+///         self.0.lock().unwrap().push_str(&text.to_uppercase());
+///         Ok(())
+///     }
+///     fn input(&self, _prompt: &str, _password: bool) -> agentio::Result<String> {
+///         Err(agentio::Error::InputClosed)
+///     }
+/// }
+///
+/// let shout = Shout(Mutex::new(String::new()));
+/// shout.print(&["hello", "world"], " ", "!\n", false)?;
+/// assert_eq!(*shout.0.lock().unwrap(), "HELLO WORLD!\n");
+/// # Ok::<(), agentio::Error>(())
+/// ```
+pub trait IOStream: Send + Sync {
+    /// Prints `objects` joined by `sep`, followed by `end`, as Python's
+    /// `print(*objects, sep=sep, end=end, flush=flush)` does.
+    ///
+    /// `flush` asks that the text reach its reader now (streamed tokens set it).
+    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()>;
+
+    /// Shows `prompt` and returns the next line of input, without its line ending.
+    ///
+    /// With `password`, the reply is not echoed where the stream can prevent it.
+    /// Returns [`Error::InputClosed`](crate::Error::InputClosed) when there is no
+    /// more input.
+    fn input(&self, prompt: &str, password: bool) -> Result<String>;
+
+    /// Sends a structured event.
+    ///
+    /// The default renders the event as AutoGen 0.2's console text (see
+    /// [`Event::text_parts`]) and prints each part with an empty `sep` and `end`;
+    /// a [`Print`](Event::Print) event is printed with its own `objects`, `sep`
+    /// and `end`.
+    fn send(&self, event: &Event) -> Result<()> {
+        send_as_text(self, event)
+    }
+}
+
+/// The default [`IOStream::send`]: prints `event` as AutoGen 0.2's console text,
+/// one `print` per [`TextPart`](crate::io::TextPart), or a [`Print`](Event::Print)
+/// event with its own `objects`, `sep` and `end`.
+///
+/// Call it from your own `send` for the events you do not handle yourself.
+pub fn send_as_text<S: IOStream + ?Sized>(stream: &S, event: &Event) -> Result<()> {
+    if let Event::Print(p) = event {
+        let objects: Vec<&str> = p.objects.iter().map(String::as_str).collect();
+        return stream.print(&objects, &p.sep, &p.end, true);
+    }
+    for part in event.text_parts() {
+        stream.print(&[&part.text], "", "", true)?;
+    }
+    Ok(())
+}
+
+/// Joins `objects` with `sep` and appends `end`: the text one Python `print`
+/// call writes.
+///
+/// ```
+/// assert_eq!(agentio::io::joined(&["a", "b"], ", ", "\n"), "a, b\n");
+/// assert_eq!(agentio::io::joined(&[], " ", "\n"), "\n");
+/// ```
+pub fn joined(objects: &[&str], sep: &str, end: &str) -> String {
+    let len = objects.iter().map(|o| o.len()).sum::<usize>()
+        + sep.len() * objects.len().saturating_sub(1)
+        + end.len();
+    let mut text = String::with_capacity(len);
+    for (i, object) in objects.iter().enumerate() {
+        if i > 0 {
+            text.push_str(sep);
+        }
+        text.push_str(object);
+    }
+    text.push_str(end);
+    text
+}
+
+impl<S: IOStream + ?Sized> IOStream for std::sync::Arc<S> {
+    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
+        (**self).print(objects, sep, end, flush)
+    }
+    fn input(&self, prompt: &str, password: bool) -> Result<String> {
+        (**self).input(prompt, password)
+    }
+    fn send(&self, event: &Event) -> Result<()> {
+        (**self).send(event)
+    }
+}
+
+impl<S: IOStream + ?Sized> IOStream for Box<S> {
+    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
+        (**self).print(objects, sep, end, flush)
+    }
+    fn input(&self, prompt: &str, password: bool) -> Result<String> {
+        (**self).input(prompt, password)
+    }
+    fn send(&self, event: &Event) -> Result<()> {
+        (**self).send(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::joined;
+
+    #[test]
+    fn joined_follows_python_print() {
+        assert_eq!(joined(&["Hello,", "World!"], " ", "\n"), "Hello, World!\n");
+        assert_eq!(joined(&["a", "b", "c"], "", ""), "abc");
+        assert_eq!(joined(&[""], " ", ""), "");
+        assert_eq!(joined(&["x"], "--", "END"), "xEND");
+    }
+}

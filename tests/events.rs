@@ -1,0 +1,487 @@
+//! Every event kind: its JSON shape, its round trip, and its console text
+//! compared with AutoGen 0.2's exact output (reference/autogen.md).
+
+use agentio::io::{
+    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall, IOBuffer, IOStream,
+    ModelUsage, ModelUsageSummary, RunCompletionEvent, TerminationAndHumanReplyNoInputEvent,
+    TerminationEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent, UsageMode,
+    UsageSummaryEvent, UsingAutoReplyEvent, Uuid,
+};
+use serde_json::{Value, json};
+
+fn dashes(n: usize) -> String {
+    "-".repeat(n)
+}
+
+fn footer() -> String {
+    format!("\n{}\n", dashes(80))
+}
+
+fn tool_call() -> Event {
+    Event::ToolCall(ToolCallEvent {
+        uuid: Uuid::new_v4(),
+        content: Some(String::new()),
+        sender: "chatbot".into(),
+        recipient: "user_proxy".into(),
+        role: "assistant".into(),
+        tool_calls: vec![ToolCall {
+            id: "call_XYZ".into(),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: "weather_forecast".into(),
+                arguments: r#"{"city": "Paris"}"#.into(),
+            },
+        }],
+    })
+}
+
+fn tool_response() -> Event {
+    let content = "The weather forecast for Paris is sunny.";
+    Event::ToolResponse(ToolResponseEvent {
+        uuid: Uuid::new_v4(),
+        content: content.into(),
+        sender: "user_proxy".into(),
+        recipient: "chatbot".into(),
+        role: "tool".into(),
+        tool_responses: vec![ToolResponse {
+            tool_call_id: "call_XYZ".into(),
+            role: "tool".into(),
+            content: content.into(),
+        }],
+    })
+}
+
+fn using_auto_reply() -> Event {
+    Event::UsingAutoReply(UsingAutoReplyEvent {
+        uuid: Uuid::new_v4(),
+        human_input_mode: "NEVER".into(),
+        sender: "chatbot".into(),
+        recipient: "user_proxy".into(),
+    })
+}
+
+fn usage(mode: UsageMode, cached: bool) -> Event {
+    let entry = |n: u64| ModelUsage {
+        model: "gpt-4o-mini-2024-07-18".into(),
+        prompt_tokens: 182 * n,
+        completion_tokens: 25 * n,
+        total_tokens: 207 * n,
+        cost: 4.23e-05 * n as f64,
+    };
+    let summary = |n| ModelUsageSummary {
+        usages: Some(vec![entry(n)]),
+        total_cost: Some(4.23e-05 * n as f64),
+    };
+    Event::UsageSummary(UsageSummaryEvent {
+        uuid: Uuid::new_v4(),
+        actual: summary(1),
+        total: summary(if cached { 40 } else { 1 }),
+        mode,
+    })
+}
+
+/// One of every kind, with the console text AutoGen 0.2 prints for it.
+fn every_kind() -> Vec<(Event, String)> {
+    let arguments = json!({"city": "Paris"});
+    vec![
+        (
+            Event::print(["Hello,", "World!"], " ", "\n"),
+            "Hello, World!\n".into(),
+        ),
+        (Event::stream(" the sun"), " the sun".into()),
+        (
+            Event::text("Check out the weather in Paris.", "user_proxy", "chatbot"),
+            format!(
+                "user_proxy (to chatbot):\n\nCheck out the weather in Paris.\n{}",
+                footer()
+            ),
+        ),
+        (
+            tool_call(),
+            format!(
+                "chatbot (to user_proxy):\n\n\
+                 ***** Suggested tool call (call_XYZ): weather_forecast *****\n\
+                 Arguments: \n{{\"city\": \"Paris\"}}\n{}\n{}",
+                "*".repeat(60),
+                footer()
+            ),
+        ),
+        (
+            tool_response(),
+            format!(
+                "user_proxy (to chatbot):\n\n\
+                 ***** Response from calling tool (call_XYZ) *****\n\
+                 The weather forecast for Paris is sunny.\n{}\n{}",
+                "*".repeat(49),
+                footer()
+            ),
+        ),
+        (
+            using_auto_reply(),
+            "\n>>>>>>>> USING AUTO REPLY...\n".into(),
+        ),
+        (
+            Event::TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent {
+                uuid: Uuid::new_v4(),
+                no_human_input_msg: "NO HUMAN INPUT RECEIVED.".into(),
+                sender: "chatbot".into(),
+                recipient: "user_proxy".into(),
+            }),
+            "\n>>>>>>>> NO HUMAN INPUT RECEIVED.\n".into(),
+        ),
+        (
+            Event::Termination(TerminationEvent {
+                uuid: Uuid::new_v4(),
+                termination_reason: "Termination message condition on agent 'user_proxy' met"
+                    .into(),
+                sender: "user_proxy".into(),
+                recipient: "chatbot".into(),
+            }),
+            String::new(),
+        ),
+        (
+            Event::ExecuteFunction(ExecuteFunctionEvent {
+                uuid: Uuid::new_v4(),
+                func_name: "weather_forecast".into(),
+                call_id: Some("call_XYZ".into()),
+                arguments: arguments.clone(),
+                recipient: "user_proxy".into(),
+            }),
+            "\n>>>>>>>> EXECUTING FUNCTION weather_forecast...\n".into(),
+        ),
+        (
+            Event::ExecutedFunction(ExecutedFunctionEvent {
+                uuid: Uuid::new_v4(),
+                func_name: "weather_forecast".into(),
+                call_id: Some("call_XYZ".into()),
+                arguments,
+                content: "The weather forecast for Paris is sunny.".into(),
+                recipient: "user_proxy".into(),
+                is_exec_success: true,
+            }),
+            String::new(),
+        ),
+        (
+            usage(UsageMode::Actual, false),
+            format!(
+                "{}\nUsage summary excluding cached usage: \nTotal cost: 4e-05\n\
+                 * Model 'gpt-4o-mini-2024-07-18': cost: 4e-05, prompt_tokens: 182, \
+                 completion_tokens: 25, total_tokens: 207\n{}\n",
+                dashes(100),
+                dashes(100)
+            ),
+        ),
+        (Event::input_request("May I?", false), "May I?".into()),
+        (Event::input_response("Yes"), String::new()),
+        (
+            Event::error("the model is gone"),
+            "Error: the model is gone\n".into(),
+        ),
+        (
+            Event::RunCompletion(RunCompletionEvent {
+                uuid: Uuid::new_v4(),
+                summary: "sunny".into(),
+                history: vec![json!({"role": "user", "content": "hi"})],
+                cost: json!({"usage_including_cached_inference": {"total_cost": 0}}),
+                last_speaker: Some("chatbot".into()),
+            }),
+            String::new(),
+        ),
+    ]
+}
+
+#[test]
+fn the_table_covers_every_kind() {
+    let kinds: Vec<&str> = every_kind().iter().map(|(e, _)| e.kind()).collect();
+    assert_eq!(kinds, Event::KINDS);
+}
+
+#[test]
+fn every_kind_renders_as_autogen_console_text() {
+    for (event, text) in every_kind() {
+        assert_eq!(
+            event.to_string(),
+            text,
+            "{} renders as AutoGen 0.2",
+            event.kind()
+        );
+        for part in event.text_parts() {
+            assert!(
+                !part.text.contains('\x1b'),
+                "no escape codes in text: {part:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_kind_round_trips_through_json_in_ag2_shape() -> agentio::Result<()> {
+    for (event, _) in every_kind() {
+        let text = event.to_json();
+        let prefix = format!(
+            r#"{{"type":"{}","content":{{"uuid":"{}""#,
+            event.kind(),
+            event.uuid()
+        );
+        assert!(text.starts_with(&prefix), "{text}");
+        let json: Value = serde_json::from_str(&text)?;
+        assert_eq!(Event::from_json(&json.to_string())?, event);
+    }
+    Ok(())
+}
+
+#[test]
+fn field_names_are_ag2s() -> agentio::Result<()> {
+    // The content's keys, in the order they are written.
+    let fields = |event: &Event| -> Vec<String> {
+        let json = event.to_json();
+        // Skip the envelope's own "content" key.
+        let text = json
+            .split_once(r#""content":"#)
+            .map_or("", |(_, inner)| inner);
+        let content = serde_json::to_value(event)
+            .ok()
+            .and_then(|v| v["content"].as_object().cloned())
+            .unwrap_or_default();
+        let mut keys: Vec<(usize, String)> = content
+            .keys()
+            .map(|k| {
+                (
+                    text.find(&format!("\"{k}\":")).unwrap_or(usize::MAX),
+                    k.clone(),
+                )
+            })
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, k)| k).collect()
+    };
+    let expected: [&[&str]; 15] = [
+        &["uuid", "objects", "sep", "end"],
+        &["uuid", "content"],
+        &["uuid", "content", "sender", "recipient"],
+        &[
+            "uuid",
+            "content",
+            "sender",
+            "recipient",
+            "role",
+            "tool_calls",
+        ],
+        &[
+            "uuid",
+            "content",
+            "sender",
+            "recipient",
+            "role",
+            "tool_responses",
+        ],
+        &["uuid", "human_input_mode", "sender", "recipient"],
+        &["uuid", "no_human_input_msg", "sender", "recipient"],
+        &["uuid", "termination_reason", "sender", "recipient"],
+        &["uuid", "func_name", "call_id", "arguments", "recipient"],
+        &[
+            "uuid",
+            "func_name",
+            "call_id",
+            "arguments",
+            "content",
+            "recipient",
+            "is_exec_success",
+        ],
+        &["uuid", "actual", "total", "mode"],
+        &["uuid", "prompt", "password"],
+        &["uuid", "value"],
+        &["uuid", "error"],
+        &["uuid", "summary", "history", "cost", "last_speaker"],
+    ];
+    for ((event, _), want) in every_kind().iter().zip(expected) {
+        assert_eq!(fields(event), want, "{}", event.kind());
+    }
+    let call = serde_json::to_value(tool_call())?;
+    assert_eq!(
+        call["content"]["tool_calls"][0],
+        json!({"id": "call_XYZ", "type": "function",
+               "function": {"name": "weather_forecast", "arguments": "{\"city\": \"Paris\"}"}})
+    );
+    let usage = serde_json::to_value(usage(UsageMode::Both, false))?;
+    assert_eq!(
+        usage["content"]["actual"],
+        json!({"usages": [{"model": "gpt-4o-mini-2024-07-18", "prompt_tokens": 182,
+                           "completion_tokens": 25, "total_tokens": 207, "cost": 4.23e-05}],
+               "total_cost": 4.23e-05})
+    );
+    assert_eq!(usage["content"]["mode"], "both");
+    Ok(())
+}
+
+#[test]
+fn ag2_frames_parse_including_fields_agentio_does_not_use() -> agentio::Result<()> {
+    // Frame #0002 of reference/ag2-events-transcript.txt.
+    let frame = r#"{"type":"tool_call","content":{"uuid":"605c60cf-9dca-4f52-b9de-d552f091d852","content":"","sender":"chatbot","recipient":"user_proxy","refusal":null,"role":"assistant","audio":null,"function_call":null,"tool_calls":[{"id":"call_mock1","function":{"name":"weather_forecast","arguments":"{\"city\":\"Paris\"}"},"type":"function"}]}}"#;
+    let Event::ToolCall(call) = Event::from_json(frame)? else {
+        panic!("not a tool call");
+    };
+    assert_eq!(
+        call.uuid.to_string(),
+        "605c60cf-9dca-4f52-b9de-d552f091d852"
+    );
+    assert_eq!(call.tool_calls[0].function.arguments, r#"{"city":"Paris"}"#);
+
+    // A client's answer carries no uuid; it gets one.
+    let answer = Event::from_json(r#"{"type":"input_response","content":{"value":"Yes"}}"#)?;
+    assert!(matches!(&answer, Event::InputResponse(r) if r.value == "Yes"));
+    Ok(())
+}
+
+#[test]
+fn malformed_json_is_an_error_not_a_panic() {
+    for bad in [
+        "",
+        "{",
+        "[]",
+        r#"{"type":"nope","content":{}}"#,
+        r#"{"type":"text","content":{"content":1}}"#,
+        r#"{"type":"text","content":{"uuid":"not-a-uuid","content":"x","sender":"a","recipient":"b"}}"#,
+        r#"{"type":"stream"}"#,
+    ] {
+        assert!(Event::from_json(bad).is_err(), "{bad:?} parsed");
+    }
+}
+
+#[test]
+fn a_streamed_text_is_marked_in_json_only() -> agentio::Result<()> {
+    let Event::Text(mut text) =
+        Event::text("In Paris the sun is shining.", "chatbot", "user_proxy")
+    else {
+        panic!("not a text event");
+    };
+    let plain = serde_json::to_value(Event::Text(text.clone()))?;
+    assert!(
+        plain["content"].get("streamed").is_none(),
+        "absent when false, as AG2"
+    );
+    text.streamed = true;
+    let event = Event::Text(text);
+    let marked = serde_json::to_value(&event)?;
+    assert_eq!(marked["content"]["streamed"], true);
+    assert_eq!(Event::from_json(&marked.to_string())?, event);
+    assert!(
+        event.to_string().contains("In Paris the sun is shining.\n"),
+        "text keeps it"
+    );
+    Ok(())
+}
+
+#[test]
+fn usage_summary_modes_match_autogen() {
+    let both_same = usage(UsageMode::Both, false).to_string();
+    let line = "* Model 'gpt-4o-mini-2024-07-18': cost: 4e-05, prompt_tokens: 182, completion_tokens: 25, total_tokens: 207\n";
+    assert_eq!(
+        both_same,
+        format!(
+            "{d}\nUsage summary excluding cached usage: \nTotal cost: 4e-05\n{line}\n\
+             All completions are non-cached: the total cost with cached completions is the same as actual cost.\n{d}\n",
+            d = dashes(100)
+        )
+    );
+    let both_cached = usage(UsageMode::Both, true).to_string();
+    assert!(both_cached.contains(
+        "\nUsage summary including cached usage: \nTotal cost: 0.00169\n\
+         * Model 'gpt-4o-mini-2024-07-18': cost: 0.00169, prompt_tokens: 7280, completion_tokens: 1000, total_tokens: 8280\n"
+    ), "{both_cached}");
+    let none = Event::UsageSummary(UsageSummaryEvent {
+        uuid: Uuid::new_v4(),
+        actual: ModelUsageSummary::default(),
+        total: ModelUsageSummary::default(),
+        mode: UsageMode::Both,
+    });
+    assert_eq!(
+        none.to_string(),
+        "No usage summary. Please call \"create\" first.\n"
+    );
+}
+
+#[test]
+fn tool_call_defaults_and_content_follow_autogen() {
+    let Event::ToolCall(mut call) = tool_call() else {
+        panic!("not a tool call");
+    };
+    call.content = Some("Let me check.".into());
+    call.tool_calls[0] = ToolCall {
+        id: String::new(),
+        kind: "function".into(),
+        function: FunctionCall {
+            name: String::new(),
+            arguments: String::new(),
+        },
+    };
+    let title = "***** Suggested tool call (No tool call id found): (No function name found) *****";
+    assert_eq!(
+        Event::ToolCall(call).to_string(),
+        format!(
+            "chatbot (to user_proxy):\n\nLet me check.\n{title}\nArguments: \n(No arguments found)\n{}\n{}",
+            "*".repeat(title.len()),
+            footer()
+        )
+    );
+}
+
+/// The notebook chat of reference/autogen.md, frame by frame, through the
+/// default `send` of a text stream: AutoGen's frames without its bugs 8 and 9.
+#[test]
+fn the_notebook_chat_prints_autogens_frames() -> agentio::Result<()> {
+    let buffer = IOBuffer::new();
+    buffer.send(&Event::text(
+        "Check out the weather in Paris.",
+        "user_proxy",
+        "chatbot",
+    ))?;
+    buffer.send(&using_auto_reply())?;
+    buffer.send(&tool_call())?;
+    buffer.send(&Event::ExecuteFunction(ExecuteFunctionEvent {
+        uuid: Uuid::new_v4(),
+        func_name: "weather_forecast".into(),
+        call_id: Some("call_XYZ".into()),
+        arguments: json!({"city": "Paris"}),
+        recipient: "user_proxy".into(),
+    }))?;
+    buffer.send(&tool_response())?;
+    buffer.send(&using_auto_reply())?;
+    for chunk in ["In Paris", " the sun", " is shining.\n", "TERMINATE"] {
+        buffer.send(&Event::stream(chunk))?;
+    }
+    buffer.send(&Event::text(
+        "In Paris the sun is shining.\nTERMINATE",
+        "chatbot",
+        "user_proxy",
+    ))?;
+    let footer = footer();
+    let expected = [
+        "user_proxy (to chatbot):\n\n",
+        "Check out the weather in Paris.\n",
+        &footer,
+        "\n>>>>>>>> USING AUTO REPLY...\n",
+        "chatbot (to user_proxy):\n\n",
+        "***** Suggested tool call (call_XYZ): weather_forecast *****\n",
+        "Arguments: \n{\"city\": \"Paris\"}\n",
+        &format!("{}\n", "*".repeat(60)),
+        &footer,
+        "\n>>>>>>>> EXECUTING FUNCTION weather_forecast...\n",
+        "user_proxy (to chatbot):\n\n",
+        "***** Response from calling tool (call_XYZ) *****\n",
+        "The weather forecast for Paris is sunny.\n",
+        &format!("{}\n", "*".repeat(49)),
+        &footer,
+        "\n>>>>>>>> USING AUTO REPLY...\n",
+        "In Paris",
+        " the sun",
+        " is shining.\n",
+        "TERMINATE",
+        "chatbot (to user_proxy):\n\n",
+        "In Paris the sun is shining.\nTERMINATE\n",
+        &footer,
+    ];
+    assert_eq!(buffer.chunks(), expected);
+    assert_eq!(buffer.events().len(), 11);
+    Ok(())
+}

@@ -74,17 +74,20 @@ impl IOStream for IOConsole {
         } else {
             prompt
         };
-        write_text(&mut std::io::stdout().lock(), prompt, true)?;
         let stdin = std::io::stdin();
         if password && stdin.is_terminal() {
             let reply = {
+                // Echo goes off before the prompt shows, so nothing typed
+                // after the prompt can be echoed.
                 let _echo_off = EchoOff::new();
+                write_text(&mut std::io::stdout().lock(), prompt, true)?;
                 read_reply(&mut stdin.lock(), self.max_input_len)
             };
             // The user's Enter was not echoed either.
             write_text(&mut std::io::stdout().lock(), "\n", true)?;
             return reply;
         }
+        write_text(&mut std::io::stdout().lock(), prompt, true)?;
         read_reply(&mut stdin.lock(), self.max_input_len)
     }
 

@@ -34,6 +34,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agentchat;
 mod error;
 pub mod io;
 

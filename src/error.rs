@@ -22,6 +22,29 @@ pub enum Error {
     },
     /// JSON could not be read or written.
     Json(serde_json::Error),
+    /// The model API answered with an error (an HTTP error status, or an
+    /// error object inside a streamed 200 response, then `status` is 200).
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message (from its `error.message`, else the body).
+        message: String,
+        /// The server's `error.code` (`"insufficient_quota"`, …), if any.
+        code: Option<String>,
+        /// How long the server asked to wait before retrying, if it said.
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The model server could not be reached or the exchange failed
+    /// (connection refused, TLS, timeout before the response).
+    Http(Box<ureq::Error>),
+    /// Reading the model's response failed midway (reset, read timeout).
+    ResponseRead(std::io::Error),
+    /// The model server sent something that is not the OpenAI wire format.
+    Protocol(String),
+    /// A configuration (a config list, a file, an environment variable) is invalid.
+    Config(String),
+    /// Every configured model failed; one error per attempt, in order.
+    AllAttemptsFailed(Vec<Error>),
 }
 
 /// `Result` with agentio's [`Error`].
@@ -43,6 +66,32 @@ impl fmt::Display for Error {
                 "input line longer than {limit} bytes; send a shorter line or raise the stream's input limit"
             ),
             Error::Json(e) => write!(f, "invalid JSON: {e}"),
+            Error::Api {
+                status,
+                message,
+                code,
+                ..
+            } => {
+                write!(f, "the model API answered {status}: {message}")?;
+                if let Some(code) = code {
+                    write!(f, " (code {code})")?;
+                }
+                Ok(())
+            }
+            Error::Http(e) => write!(
+                f,
+                "cannot reach the model server: {e} (check base_url, the network and the timeouts)"
+            ),
+            Error::ResponseRead(e) => write!(f, "reading the model's response failed: {e}"),
+            Error::Protocol(what) => write!(f, "the model server broke the protocol: {what}"),
+            Error::Config(what) => write!(f, "invalid model configuration: {what}"),
+            Error::AllAttemptsFailed(errors) => {
+                write!(f, "every configured model failed ({} attempts)", errors.len())?;
+                for (i, e) in errors.iter().enumerate() {
+                    write!(f, "; {}: {e}", i + 1)?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -52,8 +101,43 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) => Some(e),
             Error::Json(e) => Some(e),
-            Error::InputClosed | Error::InputTooLong { .. } => None,
+            Error::Http(e) => Some(e.as_ref()),
+            Error::ResponseRead(e) => Some(e),
+            Error::AllAttemptsFailed(errors) => errors
+                .last()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            Error::InputClosed
+            | Error::InputTooLong { .. }
+            | Error::Api { .. }
+            | Error::Protocol(_)
+            | Error::Config(_) => None,
         }
+    }
+}
+
+impl Error {
+    /// An error object (`{"message", "type", "code"}`) found inside a 200 stream.
+    pub(crate) fn api_in_stream(error: &serde_json::Value) -> Error {
+        let message = error
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| error.to_string());
+        Error::Api {
+            status: 200,
+            message,
+            code: error.get("code").and_then(code_text),
+            retry_after: None,
+        }
+    }
+}
+
+/// An error `code`, a string or (llama.cpp) an integer.
+pub(crate) fn code_text(code: &serde_json::Value) -> Option<String> {
+    match code {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

@@ -37,6 +37,7 @@
 pub mod agentchat;
 mod error;
 pub mod io;
+pub mod llm;
 
 pub use error::{Error, Result};
 

@@ -1,0 +1,148 @@
+//! Turning completion chunks into a reply, streaming content as it comes.
+//!
+//! Both the OpenAI client (chunks parsed from server-sent events) and the
+//! replay client (scripted chunks) feed this, so a scripted reply takes the
+//! same path to the user as a real one.
+
+use serde_json::Value;
+
+use crate::io::{Event, IOStream};
+use crate::llm::tool_calls::ToolCallAssembler;
+use crate::llm::{ChatResponse, Message, Usage};
+use crate::{Error, Result};
+
+/// Builds a [`ChatResponse`] from `chat.completion.chunk` objects.
+#[derive(Debug, Default)]
+pub struct ChunkAssembler {
+    content: String,
+    reasoning: String,
+    tool_calls: ToolCallAssembler,
+    finish_reason: Option<String>,
+    usage: Usage,
+    model: String,
+    streamed: bool,
+}
+
+impl ChunkAssembler {
+    /// An assembler for one reply.
+    pub fn new() -> ChunkAssembler {
+        ChunkAssembler::default()
+    }
+
+    /// Whether any content fragment has reached the stream: from then on the
+    /// request must not be retried, or the user would see it twice.
+    pub fn has_streamed(&self) -> bool {
+        self.streamed
+    }
+
+    /// The `finish_reason` seen so far.
+    pub fn finish_reason(&self) -> Option<&str> {
+        self.finish_reason.as_deref()
+    }
+
+    /// Takes one chunk. Content fragments go to `out` at once, as `stream`
+    /// events; an `error` object in the chunk is an error.
+    pub fn push(&mut self, chunk: &Value, out: &dyn IOStream) -> Result<()> {
+        if let Some(error) = chunk.get("error") {
+            return Err(Error::api_in_stream(error));
+        }
+        if let Some(model) = chunk.get("model").and_then(Value::as_str) {
+            if self.model.is_empty() {
+                self.model = model.to_owned();
+            }
+        }
+        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
+            let count = |key: &str| usage.get(key).and_then(Value::as_u64);
+            if let Some(total) = count("total_tokens") {
+                self.usage = Usage {
+                    prompt_tokens: count("prompt_tokens").unwrap_or(0),
+                    completion_tokens: count("completion_tokens").unwrap_or(0),
+                    total_tokens: total,
+                };
+            }
+        }
+        // `choices` may be missing, null or []; only the first choice matters (n = 1).
+        let choices = chunk.get("choices").and_then(Value::as_array);
+        for choice in choices.into_iter().flatten() {
+            if choice.get("index").and_then(Value::as_u64).unwrap_or(0) != 0 {
+                continue;
+            }
+            if let Some(reason) = choice
+                .get("finish_reason")
+                .and_then(Value::as_str)
+                .filter(|r| !r.is_empty())
+            {
+                self.finish_reason = Some(reason.to_owned());
+            }
+            // A non-streamed completion has `message` where a chunk has `delta`.
+            let Some(delta) = choice.get("delta").or_else(|| choice.get("message")) else {
+                continue;
+            };
+            for key in ["reasoning_content", "reasoning"] {
+                if let Some(piece) = delta.get(key).and_then(Value::as_str) {
+                    self.reasoning.push_str(piece);
+                }
+            }
+            if let Some(piece) = delta
+                .get("content")
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+            {
+                out.send(&Event::stream(piece))?;
+                self.streamed = true;
+                self.content.push_str(piece);
+            }
+            for fragment in delta
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                self.tool_calls.push(fragment);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a whole (non-streamed) message's content, sending nothing.
+    pub fn push_whole(&mut self, completion: &Value) -> Result<()> {
+        self.push(completion, &Discard)?;
+        self.streamed = false;
+        Ok(())
+    }
+
+    /// The reply.
+    pub fn finish(self) -> ChatResponse {
+        let tool_calls = self.tool_calls.finish();
+        let mut message = if tool_calls.is_empty() {
+            Message::assistant(self.content)
+        } else {
+            let mut message = Message::tool_calls(tool_calls);
+            message.content = (!self.content.is_empty()).then_some(self.content);
+            message
+        };
+        message.name = None;
+        ChatResponse {
+            message,
+            finish_reason: self.finish_reason,
+            usage: self.usage,
+            model: self.model,
+            cost: 0.0,
+            streamed: self.streamed,
+            cached: false,
+            reasoning: (!self.reasoning.is_empty()).then_some(self.reasoning),
+        }
+    }
+}
+
+/// A stream that drops output, for whole (non-streamed) completions.
+struct Discard;
+
+impl IOStream for Discard {
+    fn print(&self, _: &[&str], _: &str, _: &str, _: bool) -> Result<()> {
+        Ok(())
+    }
+    fn input(&self, _: &str, _: bool) -> Result<String> {
+        Err(Error::InputClosed)
+    }
+}

@@ -1,0 +1,222 @@
+//! The blocking OpenAI-compatible client, on ureq.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::io::get_default;
+use crate::llm::chunks::ChunkAssembler;
+use crate::llm::sse::SseReader;
+use crate::llm::{ChatRequest, ChatResponse, ConfigEntry, LlmConfig, ModelClient, OPENAI_BASE_URL};
+use crate::{Error, Result};
+
+/// The largest server-sent event or whole response accepted (8 MiB).
+const MAX_RESPONSE_BYTES: usize = 8 << 20;
+/// How much of an error body is kept (64 KiB).
+const MAX_ERROR_BODY: u64 = 64 << 10;
+
+/// A client for one OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama,
+/// vLLM, llama.cpp, …).
+///
+/// Keeps its connections alive between calls. A streamed reply goes to the
+/// current thread's default stream fragment by fragment; if the stream fails
+/// (its reader is gone), reading stops at once and the connection is dropped,
+/// so no more tokens are generated for nobody.
+#[derive(Debug, Clone)]
+pub struct OpenAIClient {
+    http: ureq::Agent,
+    entry: ConfigEntry,
+}
+
+impl OpenAIClient {
+    /// A client for `entry`, with `config`'s timeouts.
+    pub fn new(entry: ConfigEntry, config: &LlmConfig) -> OpenAIClient {
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_recv_response(Some(config.timeout))
+            .timeout_per_read(Some(config.timeout))
+            .build()
+            .into();
+        OpenAIClient { http, entry }
+    }
+
+    /// The endpoint this client calls.
+    pub fn entry(&self) -> &ConfigEntry {
+        &self.entry
+    }
+
+    fn url(&self) -> String {
+        let base = self
+            .entry
+            .base_url
+            .as_deref()
+            .unwrap_or(OPENAI_BASE_URL)
+            .trim_end_matches('/');
+        if self.entry.is_azure() {
+            let version = self.entry.api_version.as_deref().unwrap_or("2024-06-01");
+            format!(
+                "{base}/openai/deployments/{}/chat/completions?api-version={version}",
+                self.entry.model
+            )
+        } else {
+            format!("{base}/chat/completions")
+        }
+    }
+
+    /// The JSON body for `request`.
+    pub fn body(&self, request: &ChatRequest) -> Value {
+        let mut body = Map::new();
+        body.insert("model".into(), self.entry.model.clone().into());
+        body.insert("messages".into(), json!(request.messages));
+        body.insert("stream".into(), request.stream.into());
+        if request.stream {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+        if !request.tools.is_empty() {
+            body.insert("tools".into(), json!(request.tools));
+        }
+        if let Some(t) = request.temperature {
+            body.insert("temperature".into(), t.into());
+        }
+        if let Some(m) = request.max_tokens {
+            body.insert("max_tokens".into(), m.into());
+        }
+        for (key, value) in self.entry.extra.iter().chain(&request.extra) {
+            body.insert(key.clone(), value.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+impl ModelClient for OpenAIClient {
+    fn create(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let body = serde_json::to_vec(&self.body(request))?;
+        let mut call = self
+            .http
+            .post(self.url())
+            .header("content-type", "application/json");
+        if let Some(key) = &self.entry.api_key {
+            call = if self.entry.is_azure() {
+                call.header("api-key", key)
+            } else {
+                call.header("authorization", format!("Bearer {key}"))
+            };
+        }
+        let response = call.send(&body[..]).map_err(|e| Error::Http(Box::new(e)))?;
+        let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
+        let reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, reader, retry_after));
+        }
+        let mut assembler = ChunkAssembler::new();
+        if request.stream {
+            read_stream(reader, &mut assembler)?;
+        } else {
+            let mut text = Vec::new();
+            reader
+                .take(MAX_RESPONSE_BYTES as u64 + 1)
+                .read_to_end(&mut text)
+                .map_err(Error::ResponseRead)?;
+            if text.len() > MAX_RESPONSE_BYTES {
+                return Err(Error::Protocol(format!(
+                    "the response is larger than {MAX_RESPONSE_BYTES} bytes"
+                )));
+            }
+            let completion: Value = serde_json::from_slice(&text).map_err(|e| {
+                Error::Protocol(format!("the response is not a JSON completion: {e}"))
+            })?;
+            assembler.push_whole(&completion)?;
+        }
+        let mut reply = assembler.finish();
+        if reply.model.is_empty() {
+            reply.model = self.entry.model.clone();
+        }
+        reply.cost = self
+            .entry
+            .cost(reply.usage.prompt_tokens, reply.usage.completion_tokens);
+        Ok(reply)
+    }
+}
+
+/// Reads server-sent events until `[DONE]` or the end, feeding each chunk to
+/// the assembler, which streams content to the default stream.
+fn read_stream(reader: impl Read, assembler: &mut ChunkAssembler) -> Result<()> {
+    let out = get_default();
+    let mut events = SseReader::new(reader, MAX_RESPONSE_BYTES);
+    while let Some(event) = events.next_event()? {
+        if event.data == "[DONE]" {
+            return Ok(());
+        }
+        if event.data.is_empty() {
+            continue;
+        }
+        let chunk: Value = serde_json::from_str(&event.data).map_err(|e| {
+            Error::Protocol(format!(
+                "a stream chunk is not JSON ({e}): {:.200}",
+                event.data
+            ))
+        })?;
+        if event.event == "error" && chunk.get("error").is_none() {
+            return Err(Error::api_in_stream(&chunk));
+        }
+        assembler.push(&chunk, out.as_ref())?;
+    }
+    // Without `[DONE]`, only a finished choice shows the reply is whole.
+    if assembler.finish_reason().is_some() {
+        Ok(())
+    } else {
+        Err(Error::Protocol(
+            "the stream ended before the reply was finished (no [DONE])".to_owned(),
+        ))
+    }
+}
+
+/// The error a non-2xx response carries: the server's `error.message` when
+/// the body is OpenAI's error JSON, else the body itself.
+fn api_error(status: u16, reader: impl Read, retry_after: Option<Duration>) -> Error {
+    let mut body = Vec::new();
+    let _ = reader.take(MAX_ERROR_BODY).read_to_end(&mut body);
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    let parsed: Option<Value> = serde_json::from_str(&text).ok();
+    let error = parsed.as_ref().and_then(|v| v.get("error"));
+    let message = error
+        .and_then(|e| e.get("message").and_then(Value::as_str).map(str::to_owned))
+        .or_else(|| error.and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| {
+            if text.is_empty() {
+                "(empty body)".to_owned()
+            } else {
+                text.clone()
+            }
+        });
+    Error::Api {
+        status,
+        message,
+        code: error
+            .and_then(|e| e.get("code"))
+            .and_then(crate::error::code_text),
+        retry_after,
+    }
+}
+
+/// `retry-after-ms`, else `retry-after` in seconds.
+fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+    }
+    let secs = header("retry-after").and_then(|v| v.parse::<f64>().ok())?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}

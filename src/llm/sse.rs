@@ -1,0 +1,244 @@
+//! A lenient server-sent-events reader: `\n`, `\r\n` or `\r` line endings,
+//! comments, multi-line `data`, named events, size limits.
+
+use std::io::Read;
+
+use crate::{Error, Result};
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The `event:` field, empty when absent.
+    pub event: String,
+    /// The `data:` lines, joined with `\n`.
+    pub data: String,
+}
+
+/// Reads [`SseEvent`]s from a byte stream, one at a time.
+///
+/// Bytes are taken in as they arrive, so each event is returned as soon as its
+/// blank line is read. Invalid UTF-8 is replaced, never an error; an event
+/// bigger than the limit is an error.
+#[derive(Debug)]
+pub struct SseReader<R> {
+    source: R,
+    buf: Vec<u8>,
+    /// Where unparsed bytes start in `buf`.
+    start: usize,
+    /// A `\r` ended the last line: a `\n` right after it is part of that ending.
+    after_cr: bool,
+    eof: bool,
+    max_event_bytes: usize,
+    event: SseEvent,
+    has_data: bool,
+    event_bytes: usize,
+}
+
+impl<R: Read> SseReader<R> {
+    /// A reader that refuses events larger than `max_event_bytes`.
+    pub fn new(source: R, max_event_bytes: usize) -> SseReader<R> {
+        SseReader {
+            source,
+            buf: Vec::with_capacity(8 * 1024),
+            start: 0,
+            after_cr: false,
+            eof: false,
+            max_event_bytes,
+            event: SseEvent::default(),
+            has_data: false,
+            event_bytes: 0,
+        }
+    }
+
+    /// The next event, or `None` at the end of the stream.
+    pub fn next_event(&mut self) -> Result<Option<SseEvent>> {
+        loop {
+            let Some(line) = self.next_line()? else {
+                // A last event without its blank line still counts.
+                return Ok(self.has_data.then(|| self.take_event()));
+            };
+            if line.is_empty() {
+                if self.has_data {
+                    return Ok(Some(self.take_event()));
+                }
+                self.event = SseEvent::default();
+                self.event_bytes = 0;
+                continue;
+            }
+            self.event_bytes += line.len();
+            if self.event_bytes > self.max_event_bytes {
+                return Err(Error::Protocol(format!(
+                    "a server-sent event is larger than {} bytes",
+                    self.max_event_bytes
+                )));
+            }
+            let (field, value) = match line.find(':') {
+                Some(0) => continue, // a comment, e.g. a keep-alive
+                Some(i) => {
+                    let value = &line[i + 1..];
+                    (&line[..i], value.strip_prefix(' ').unwrap_or(value))
+                }
+                None => (line.as_str(), ""),
+            };
+            match field {
+                "data" => {
+                    if self.has_data {
+                        self.event.data.push('\n');
+                    }
+                    self.event.data.push_str(value);
+                    self.has_data = true;
+                }
+                "event" => self.event.event = value.to_owned(),
+                _ => {} // id, retry and unknown fields do not matter here
+            }
+        }
+    }
+
+    fn take_event(&mut self) -> SseEvent {
+        self.has_data = false;
+        self.event_bytes = 0;
+        std::mem::take(&mut self.event)
+    }
+
+    /// The next line without its ending, or `None` at end of stream.
+    fn next_line(&mut self) -> Result<Option<String>> {
+        loop {
+            let pending = &self.buf[self.start..];
+            if self.after_cr && !pending.is_empty() {
+                self.after_cr = false;
+                if pending[0] == b'\n' {
+                    self.start += 1;
+                    continue;
+                }
+            }
+            if let Some(end) = pending.iter().position(|&b| b == b'\n' || b == b'\r') {
+                let line = String::from_utf8_lossy(&pending[..end]).into_owned();
+                self.after_cr = pending[end] == b'\r';
+                self.start += end + 1;
+                return Ok(Some(line));
+            }
+            if self.eof {
+                if pending.is_empty() {
+                    return Ok(None);
+                }
+                let line = String::from_utf8_lossy(pending).into_owned();
+                self.start = self.buf.len();
+                return Ok(Some(line));
+            }
+            if pending.len() > self.max_event_bytes {
+                return Err(Error::Protocol(format!(
+                    "a server-sent event line is longer than {} bytes",
+                    self.max_event_bytes
+                )));
+            }
+            self.fill()?;
+        }
+    }
+
+    fn fill(&mut self) -> Result<()> {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + 8 * 1024, 0);
+        let read = loop {
+            match self.source.read(&mut self.buf[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(len);
+                    return Err(Error::ResponseRead(e));
+                }
+            }
+        };
+        self.buf.truncate(len + read);
+        self.eof = read == 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads everything, feeding the reader `step` bytes at a time.
+    fn events(bytes: &[u8], step: usize) -> Vec<SseEvent> {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(self.0.len()).min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut reader = SseReader::new(Trickle(bytes, step), 1 << 20);
+        let mut all = Vec::new();
+        while let Ok(Some(event)) = reader.next_event() {
+            all.push(event);
+        }
+        all
+    }
+
+    fn data(text: &str) -> SseEvent {
+        SseEvent {
+            event: String::new(),
+            data: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn every_line_ending_and_any_split_give_the_same_events() {
+        let expected = vec![data("one"), data("two\nlines"), data("[DONE]")];
+        for ending in ["\n", "\r\n", "\r"] {
+            let text = format!(
+                ": keep-alive{e}data: one{e}{e}data: two{e}data:lines{e}{e}data: [DONE]{e}{e}",
+                e = ending
+            );
+            for step in [1, 2, 3, 7, 64, 8192] {
+                assert_eq!(
+                    events(text.as_bytes(), step),
+                    expected,
+                    "{ending:?} step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn named_events_and_a_last_event_without_blank_line() {
+        let got = events(b"event: error\ndata: {\"error\":1}\n\ndata: tail", 5);
+        assert_eq!(
+            got,
+            vec![
+                SseEvent {
+                    event: "error".into(),
+                    data: "{\"error\":1}".into()
+                },
+                data("tail")
+            ]
+        );
+    }
+
+    #[test]
+    fn utf8_split_across_reads_survives() {
+        let text = "data: caf\u{e9} \u{1f600}\n\n";
+        for step in 1..6 {
+            assert_eq!(
+                events(text.as_bytes(), step),
+                vec![data("caf\u{e9} \u{1f600}")]
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_events_are_an_error() {
+        let big = format!("data: {}\n\n", "x".repeat(100));
+        let mut reader = SseReader::new(big.as_bytes(), 50);
+        assert!(matches!(reader.next_event(), Err(Error::Protocol(_))));
+        let long = "y".repeat(100);
+        let mut no_newline = SseReader::new(long.as_bytes(), 50);
+        assert!(matches!(no_newline.next_event(), Err(Error::Protocol(_))));
+    }
+}

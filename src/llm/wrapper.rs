@@ -1,0 +1,133 @@
+//! `OpenAIWrapper`: the config list tried in order, with retries.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::io::{self, Event, IOStream, Uuid};
+use crate::llm::{ChatRequest, ChatResponse, LlmConfig, ModelClient, OpenAIClient};
+use crate::{Error, Result};
+
+/// AutoGen's `OpenAIWrapper`: one client per config entry, tried in order.
+///
+/// Each entry is retried on 408, 409, 429 (not `insufficient_quota`), 5xx and
+/// transport errors, waiting what the server asks (`retry-after-ms`,
+/// `retry-after`) or `min(0.5 · 2ⁿ, 8)` s with jitter, never longer than
+/// `max_retry_wait`; then the next entry is tried. A streamed call is never
+/// retried once a fragment has reached the user. When every entry fails, the
+/// error lists every attempt's.
+#[derive(Debug, Clone)]
+pub struct OpenAIWrapper {
+    clients: Vec<OpenAIClient>,
+    config: LlmConfig,
+}
+
+impl OpenAIWrapper {
+    /// A wrapper over `config.config_list`; an empty list is an error.
+    pub fn new(config: LlmConfig) -> Result<OpenAIWrapper> {
+        if config.config_list.is_empty() {
+            return Err(Error::Config(
+                "the config list is empty: give at least one {\"model\": …} entry".to_owned(),
+            ));
+        }
+        let clients = config
+            .config_list
+            .iter()
+            .map(|entry| OpenAIClient::new(entry.clone(), &config))
+            .collect();
+        Ok(OpenAIWrapper { clients, config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+}
+
+impl ModelClient for OpenAIWrapper {
+    fn create(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let mut request = request.clone();
+        request.stream |= self.config.stream;
+        request.temperature = request.temperature.or(self.config.temperature);
+        request.max_tokens = request.max_tokens.or(self.config.max_tokens);
+        let mut errors = Vec::new();
+        for client in &self.clients {
+            for attempt in 0..=self.config.max_retries {
+                let watch = Arc::new(Watch {
+                    inner: io::get_default(),
+                    sent: AtomicBool::new(false),
+                });
+                let error = match io::with_default(watch.clone(), || client.create(&request)) {
+                    Ok(reply) => return Ok(reply),
+                    Err(error) => error,
+                };
+                // Errors of the stream (its reader is gone) end the call; so
+                // does a failure after the user saw part of the reply.
+                if !is_model_error(&error) || watch.sent.load(Ordering::Relaxed) {
+                    return Err(error);
+                }
+                let wait = (attempt < self.config.max_retries)
+                    .then(|| retry_wait(&error, attempt, self.config.max_retry_wait))
+                    .flatten();
+                errors.push(error);
+                match wait {
+                    Some(wait) => std::thread::sleep(wait),
+                    None => break,
+                }
+            }
+        }
+        Err(Error::AllAttemptsFailed(errors))
+    }
+}
+
+/// Whether the error came from the model side (so another try or another
+/// endpoint may help), not from the user's stream.
+fn is_model_error(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Api { .. } | Error::Http(_) | Error::ResponseRead(_) | Error::Protocol(_)
+    )
+}
+
+/// How long to wait before retrying, or `None` when retrying cannot help.
+fn retry_wait(error: &Error, attempt: u32, max: Duration) -> Option<Duration> {
+    let asked = match error {
+        Error::Api {
+            code: Some(code), ..
+        } if code == "insufficient_quota" => return None,
+        Error::Api {
+            status: 408 | 409 | 429 | 500..=599,
+            retry_after,
+            ..
+        } => *retry_after,
+        Error::Http(_) | Error::ResponseRead(_) => None,
+        _ => return None,
+    };
+    let wait = asked.unwrap_or_else(|| {
+        let base = (0.5 * f64::from(2u32.saturating_pow(attempt))).min(8.0);
+        // Up to 25% jitter, so clients do not retry in lockstep.
+        let jitter = f64::from(Uuid::new_v4().as_bytes()[0]) / 255.0 * 0.25;
+        Duration::from_secs_f64(base * (1.0 + jitter))
+    });
+    Some(wait.min(max))
+}
+
+/// Passes everything to the inner stream and remembers whether output went out.
+struct Watch {
+    inner: Arc<dyn IOStream>,
+    sent: AtomicBool,
+}
+
+impl IOStream for Watch {
+    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
+        self.sent.store(true, Ordering::Relaxed);
+        self.inner.print(objects, sep, end, flush)
+    }
+    fn input(&self, prompt: &str, password: bool) -> Result<String> {
+        self.inner.input(prompt, password)
+    }
+    fn send(&self, event: &Event) -> Result<()> {
+        self.sent.store(true, Ordering::Relaxed);
+        self.inner.send(event)
+    }
+}

@@ -1,0 +1,464 @@
+//! The OpenAI-compatible client against a mock server on 127.0.0.1: streaming
+//! into the default stream, tool calls and server quirks, errors, retries and
+//! fallback, timeouts, and a consumer that goes away.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use agentio::io::{self, Event, IOBuffer, IOStream};
+use agentio::llm::{
+    ChatRequest, ConfigEntry, LlmConfig, Message, ModelClient, OpenAIClient, OpenAIWrapper,
+};
+use agentio::{Error, Result};
+use common::{
+    MockServer, Reply, content_chunk, finish_chunk, role_chunk, streamed_text, tool_chunk,
+    usage_chunk,
+};
+use serde_json::json;
+
+fn config(servers: &[&MockServer]) -> LlmConfig {
+    LlmConfig::new(
+        servers
+            .iter()
+            .map(|s| {
+                ConfigEntry::new("mock-model")
+                    .api_key("sk-test")
+                    .base_url(s.base_url())
+            })
+            .collect(),
+    )
+    .timeout(Duration::from_secs(5))
+    .max_retry_wait(Duration::from_millis(50))
+}
+
+fn ask(stream: bool) -> ChatRequest {
+    ChatRequest::new(vec![Message::system("Be brief."), Message::user("Hi")]).stream(stream)
+}
+
+fn stream_events(buffer: &IOBuffer) -> Vec<String> {
+    buffer
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Stream(s) => Some(s.content),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn streamed_fragments_reach_the_default_stream_in_order() -> Result<()> {
+    let pieces = ["In Paris", " the sun", " is shining.\n", "TERMINATE"];
+    let mock = MockServer::start(vec![streamed_text(&pieces)]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let buffer = Arc::new(IOBuffer::new());
+    let reply = io::with_default(buffer.clone(), || client.create(&ask(true)))?;
+    assert_eq!(
+        stream_events(&buffer),
+        pieces,
+        "one stream event per fragment, none for the role chunk"
+    );
+    assert_eq!(reply.message.text(), pieces.concat());
+    assert!(reply.streamed);
+    assert_eq!(reply.finish_reason.as_deref(), Some("stop"));
+    assert_eq!(
+        (reply.usage.prompt_tokens, reply.usage.total_tokens),
+        (10, 14)
+    );
+    assert_eq!(reply.model, "mock-model");
+    Ok(())
+}
+
+#[test]
+fn the_request_body_carries_model_messages_tools_and_stream_options() -> Result<()> {
+    let mock = MockServer::start(vec![streamed_text(&["ok"])]);
+    let client = OpenAIWrapper::new(config(&[&mock]).temperature(0.5))?;
+    let mut assistant = Message::tool_calls(vec![agentio::io::ToolCall {
+        id: "call_1".into(),
+        kind: "function".into(),
+        function: agentio::io::FunctionCall {
+            name: "weather_forecast".into(),
+            arguments: r#"{"city":"Paris"}"#.into(),
+        },
+    }]);
+    assistant.name = Some("chatbot".into());
+    let tool = json!({"type": "function", "function": {"name": "weather_forecast",
+        "description": "Weather forecast for a city", "parameters": {"type": "object",
+        "properties": {"city": {"type": "string", "description": "city"}}, "required": ["city"]}}});
+    let request = ChatRequest::new(vec![
+        Message::user("Weather in Paris?").with_name("user_proxy"),
+        assistant,
+        Message::tool("call_1", "Sunny."),
+    ])
+    .tools(vec![tool.clone()])
+    .stream(true);
+    io::with_default(Arc::new(IOBuffer::new()), || client.create(&request))?;
+    let got = mock.request().ok_or(Error::InputClosed)?;
+    assert_eq!(got.path, "/v1/chat/completions");
+    assert_eq!(got.header("authorization"), Some("Bearer sk-test"));
+    assert_eq!(got.body["model"], "mock-model");
+    assert_eq!(got.body["stream"], true);
+    assert_eq!(got.body["stream_options"], json!({"include_usage": true}));
+    assert_eq!(got.body["temperature"], 0.5);
+    assert_eq!(got.body["tools"], json!([tool]));
+    assert_eq!(
+        got.body["messages"],
+        json!([
+            {"role": "user", "content": "Weather in Paris?", "name": "user_proxy"},
+            {"role": "assistant", "content": null, "name": "chatbot", "tool_calls": [
+                {"id": "call_1", "type": "function",
+                 "function": {"name": "weather_forecast", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "content": "Sunny.", "tool_call_id": "call_1"}
+        ])
+    );
+    Ok(())
+}
+
+/// Streams `events` and returns the calls as (id, name, arguments).
+fn tool_calls_from(events: Vec<String>) -> Result<Vec<(String, String, String)>> {
+    let mock = MockServer::start(vec![Reply::Sse(events)]);
+    let client = OpenAIClient::new(
+        ConfigEntry::new("mock-model").base_url(mock.base_url()),
+        &config(&[&mock]),
+    );
+    let buffer = Arc::new(IOBuffer::new());
+    let reply = io::with_default(buffer.clone(), || client.create(&ask(true)))?;
+    assert!(
+        stream_events(&buffer).is_empty(),
+        "tool calls stream no text"
+    );
+    Ok(reply
+        .message
+        .tool_calls
+        .into_iter()
+        .map(|c| (c.id, c.function.name, c.function.arguments))
+        .collect())
+}
+
+fn call(id: &str, name: &str, args: &str) -> (String, String, String) {
+    (id.into(), name.into(), args.into())
+}
+
+#[test]
+fn parallel_tool_calls_by_index() -> Result<()> {
+    let calls = tool_calls_from(vec![
+        role_chunk(),
+        tool_chunk(
+            json!({"index": 0, "id": "call_a", "type": "function", "function": {"name": "weather", "arguments": ""}}),
+        ),
+        tool_chunk(
+            json!({"index": 1, "id": "call_b", "type": "function", "function": {"name": "weather", "arguments": ""}}),
+        ),
+        tool_chunk(json!({"index": 0, "function": {"arguments": "{\"city\":\"Paris\"}"}})),
+        tool_chunk(json!({"index": 1, "function": {"arguments": "{\"city\":\"Rome\"}"}})),
+        finish_chunk("tool_calls"),
+    ])?;
+    assert_eq!(
+        calls,
+        [
+            call("call_a", "weather", r#"{"city":"Paris"}"#),
+            call("call_b", "weather", r#"{"city":"Rome"}"#)
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn missing_index_empty_continuation_ids_and_whole_calls() -> Result<()> {
+    let calls = tool_calls_from(vec![
+        tool_chunk(
+            json!({"id": "call_a", "function": {"name": "weather", "arguments": "{\"city\":"}}),
+        ),
+        tool_chunk(json!({"id": "", "function": {"arguments": "\"Oslo\"}"}})),
+        tool_chunk(json!({"id": "call_b", "function": {"name": "now", "arguments": ""}})),
+        finish_chunk("tool_calls"),
+    ])?;
+    assert_eq!(
+        calls,
+        [
+            call("call_a", "weather", r#"{"city":"Oslo"}"#),
+            call("call_b", "now", "{}")
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn azure_empty_first_chunk_null_choices_and_missing_delta_are_skipped() -> Result<()> {
+    let mock = MockServer::start(vec![Reply::Sse(vec![
+        json!({"choices": [], "prompt_filter_results": [{"prompt_index": 0}]}).to_string(),
+        json!({"choices": null}).to_string(),
+        json!({"id": "x"}).to_string(),
+        content_chunk("Hello"),
+        json!({"choices": [{"index": 0, "finish_reason": "stop"}]}).to_string(),
+        json!({"choices": [], "usage": {}}).to_string(),
+    ])]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let buffer = Arc::new(IOBuffer::new());
+    let reply = io::with_default(buffer.clone(), || client.create(&ask(true)))?;
+    assert_eq!(reply.message.text(), "Hello");
+    assert_eq!(stream_events(&buffer), ["Hello"]);
+    assert_eq!(reply.finish_reason.as_deref(), Some("stop"));
+    Ok(())
+}
+
+#[test]
+fn reasoning_fragments_stay_out_of_the_answer() -> Result<()> {
+    let mock = MockServer::start(vec![Reply::Sse(vec![
+        json!({"choices": [{"index": 0, "delta": {"reasoning_content": "think"}}]}).to_string(),
+        json!({"choices": [{"index": 0, "delta": {"reasoning": "ing"}}]}).to_string(),
+        content_chunk("42"),
+        finish_chunk("stop"),
+    ])]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let buffer = Arc::new(IOBuffer::new());
+    let reply = io::with_default(buffer.clone(), || client.create(&ask(true)))?;
+    assert_eq!(reply.message.text(), "42");
+    assert_eq!(reply.reasoning.as_deref(), Some("thinking"));
+    assert_eq!(stream_events(&buffer), ["42"]);
+    Ok(())
+}
+
+#[test]
+fn an_error_inside_a_200_stream_is_an_error_with_its_integer_code() -> Result<()> {
+    let mock = MockServer::start(vec![Reply::Sse(vec![
+        content_chunk("Hel"),
+        json!({"error": {"message": "context too long", "code": 500}}).to_string(),
+    ])]);
+    let client = OpenAIClient::new(
+        ConfigEntry::new("m").base_url(mock.base_url()),
+        &config(&[&mock]),
+    );
+    let result = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)));
+    match result {
+        Err(Error::Api {
+            status: 200,
+            message,
+            code,
+            ..
+        }) => {
+            assert_eq!(message, "context too long");
+            assert_eq!(code.as_deref(), Some("500"));
+        }
+        other => panic!("expected an API error, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn http_errors_keep_the_servers_message() {
+    let mock = MockServer::start(vec![Reply::Status(
+        400,
+        vec![],
+        r#"{"error":{"message":"Invalid 'messages'","type":"invalid_request_error","param":null,"code":null}}"#.into(),
+    )]);
+    let client = OpenAIClient::new(
+        ConfigEntry::new("m").base_url(mock.base_url()),
+        &config(&[&mock]),
+    );
+    let err = client.create(&ask(false)).err();
+    assert!(
+        matches!(&err, Some(Error::Api { status: 400, message, .. }) if message == "Invalid 'messages'"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn non_streamed_completions_send_nothing_to_the_stream() -> Result<()> {
+    let body = json!({"id": "c", "model": "mock-model", "choices": [{"index": 0,
+        "message": {"role": "assistant", "content": "Whole."}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
+    let mock = MockServer::start(vec![Reply::Status(200, vec![], body.to_string())]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let buffer = Arc::new(IOBuffer::new());
+    let reply = io::with_default(buffer.clone(), || client.create(&ask(false)))?;
+    assert_eq!(reply.message.text(), "Whole.");
+    assert!(!reply.streamed);
+    assert!(buffer.events().is_empty());
+    assert_eq!(reply.usage.total_tokens, 5);
+    assert_eq!(
+        mock.request().map(|r| r.body["stream"].clone()),
+        Some(json!(false))
+    );
+    Ok(())
+}
+
+#[test]
+fn retries_429_after_retry_after_ms_and_500_then_succeeds() -> Result<()> {
+    let mock = MockServer::start(vec![
+        Reply::Status(
+            429,
+            vec![("retry-after-ms".into(), "10".into())],
+            r#"{"error":{"message":"slow down","code":"rate_limit_exceeded"}}"#.into(),
+        ),
+        Reply::Status(500, vec![], "oops".into()),
+        streamed_text(&["done"]),
+    ]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let reply = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)))?;
+    assert_eq!(reply.message.text(), "done");
+    assert_eq!(mock.received().len(), 3);
+    Ok(())
+}
+
+#[test]
+fn insufficient_quota_is_not_retried_and_the_next_config_is_tried() -> Result<()> {
+    let broke = MockServer::start(vec![Reply::Status(
+        429,
+        vec![],
+        r#"{"error":{"message":"You exceeded your current quota","code":"insufficient_quota"}}"#
+            .into(),
+    )]);
+    let backup = MockServer::start(vec![streamed_text(&["from backup"])]);
+    let client = OpenAIWrapper::new(config(&[&broke, &backup]))?;
+    let reply = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)))?;
+    assert_eq!(reply.message.text(), "from backup");
+    assert_eq!(broke.received().len(), 1, "billing errors are not retried");
+    assert_eq!(backup.received().len(), 1);
+    Ok(())
+}
+
+#[test]
+fn when_every_config_fails_the_error_lists_each_attempt() -> Result<()> {
+    let first = MockServer::start(vec![Reply::Status(
+        401,
+        vec![],
+        r#"{"error":{"message":"bad key"}}"#.into(),
+    )]);
+    let second = MockServer::start(vec![
+        Reply::Status(503, vec![], "busy".into()),
+        Reply::Status(503, vec![], "busy".into()),
+        Reply::Status(503, vec![], "still busy".into()),
+    ]);
+    let client = OpenAIWrapper::new(config(&[&first, &second]))?;
+    let err = client.create(&ask(false)).err();
+    let Some(Error::AllAttemptsFailed(errors)) = &err else {
+        panic!("expected every attempt listed, got {err:?}");
+    };
+    let statuses: Vec<u16> = errors
+        .iter()
+        .filter_map(|e| match e {
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, [401, 503, 503, 503], "one try, then two retries");
+    let text = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        text.contains("bad key") && text.contains("still busy"),
+        "{text}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_connection_dropped_mid_stream_is_an_error_not_a_short_answer() {
+    let mock = MockServer::start(vec![Reply::Raw(vec![
+        format!("data: {}\n\n", role_chunk()).into_bytes(),
+        format!("data: {}\n\n", content_chunk("partial")).into_bytes(),
+    ])]);
+    let client = OpenAIClient::new(
+        ConfigEntry::new("m").base_url(mock.base_url()),
+        &config(&[&mock]),
+    );
+    let buffer = Arc::new(IOBuffer::new());
+    let result = io::with_default(buffer.clone(), || client.create(&ask(true)));
+    assert!(matches!(result, Err(Error::Protocol(_))), "{result:?}");
+    assert_eq!(
+        stream_events(&buffer),
+        ["partial"],
+        "what arrived was shown"
+    );
+}
+
+#[test]
+fn a_stalled_server_hits_the_read_timeout() {
+    let mock = MockServer::start(vec![Reply::Stall]);
+    let config = config(&[&mock])
+        .timeout(Duration::from_millis(300))
+        .max_retries(0);
+    let client = OpenAIWrapper::new(config).unwrap_or_else(|e| panic!("{e}"));
+    let start = Instant::now();
+    let result = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)));
+    assert!(result.is_err());
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// A stream whose reader goes away after `allowed` events.
+struct Leaving {
+    allowed: usize,
+    seen: AtomicUsize,
+}
+
+impl IOStream for Leaving {
+    fn print(&self, _: &[&str], _: &str, _: &str, _: bool) -> Result<()> {
+        Ok(())
+    }
+    fn input(&self, _: &str, _: bool) -> Result<String> {
+        Err(Error::InputClosed)
+    }
+    fn send(&self, _: &Event) -> Result<()> {
+        if self.seen.fetch_add(1, Ordering::SeqCst) >= self.allowed {
+            Err(Error::InputClosed)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn a_failing_consumer_stops_the_read_and_closes_the_connection() {
+    let words: Vec<String> = (0..100).map(|i| content_chunk(&format!("w{i} "))).collect();
+    let mock = MockServer::start(vec![Reply::Slow(words, Duration::from_millis(10))]);
+    let client = OpenAIWrapper::new(config(&[&mock])).unwrap_or_else(|e| panic!("{e}"));
+    let leaving = Arc::new(Leaving {
+        allowed: 3,
+        seen: AtomicUsize::new(0),
+    });
+    let result = io::with_default(leaving.clone(), || client.create(&ask(true)));
+    assert!(
+        matches!(result, Err(Error::InputClosed)),
+        "the stream's error, unretried: {result:?}"
+    );
+    assert_eq!(
+        mock.received().len(),
+        1,
+        "not retried: the user saw part of it"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !mock.client_left_early.load(Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        mock.client_left_early.load(Ordering::SeqCst),
+        "the mock saw the connection close"
+    );
+    let written = mock.slow_events_written.load(Ordering::SeqCst);
+    assert!(
+        written < 20,
+        "the server was stopped early, after {written} of 100 chunks"
+    );
+}
+
+#[test]
+fn usage_and_cost_follow_the_configured_price() -> Result<()> {
+    let mock = MockServer::start(vec![Reply::Sse(vec![
+        content_chunk("x"),
+        finish_chunk("stop"),
+        usage_chunk(1000, 500),
+    ])]);
+    let entry = ConfigEntry::new("mock-model")
+        .base_url(mock.base_url())
+        .price(0.01, 0.03);
+    let client = OpenAIWrapper::new(LlmConfig::new(vec![entry]))?;
+    let reply = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)))?;
+    assert!((reply.cost - 0.025).abs() < 1e-12, "{}", reply.cost);
+    Ok(())
+}

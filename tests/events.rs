@@ -365,9 +365,13 @@ fn a_streamed_text_is_marked_in_json_only() -> agentio::Result<()> {
     let marked = serde_json::to_value(&event)?;
     assert_eq!(marked["content"]["streamed"], true);
     assert_eq!(Event::from_json(&marked.to_string())?, event);
-    assert!(
-        event.to_string().contains("In Paris the sun is shining.\n"),
-        "text keeps it"
+    assert_eq!(
+        event.to_string(),
+        format!(
+            "\nchatbot (to user_proxy):\n\nIn Paris the sun is shining.\n{}",
+            footer()
+        ),
+        "text mode keeps AutoGen's output: the newline that ends the stream, then the message again"
     );
     Ok(())
 }

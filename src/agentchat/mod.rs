@@ -1,9 +1,22 @@
 //! The agent layer: conversable agents whose every output is an event on the
 //! current thread's stream.
 //!
-//! - [`Tool`] and [`Toolbox`]: Rust functions a model can call, with their
-//!   JSON schema and AutoGen's error texts for bad calls.
+//! - [`ConversableAgent`] (and AutoGen's presets [`UserProxyAgent`],
+//!   [`AssistantAgent`]): replies in AutoGen's order — termination and human
+//!   input check, tool calls, model, default reply.
+//! - [`ConversableAgent::initiate_chat`]: a two-agent chat, returning a
+//!   [`ChatResult`].
+//! - [`Tool`], [`Toolbox`], [`register_function`]: Rust functions a model can
+//!   call, with their JSON schema and AutoGen's error texts for bad calls.
 
+mod agent;
+mod chat;
+mod reply;
 mod tools;
 
+pub use agent::{
+    ASSISTANT_SYSTEM_MESSAGE, AssistantAgent, ConversableAgent, DEFAULT_MAX_CONSECUTIVE_AUTO_REPLY,
+    DEFAULT_SYSTEM_MESSAGE, HumanInputMode, TerminationCheck, UserProxyAgent, register_function,
+};
+pub use chat::{ChatCost, ChatOptions, ChatResult, Summariser, SummaryMethod};
 pub use tools::{ParamType, Tool, ToolRun, Toolbox, parse_arguments};

@@ -100,6 +100,11 @@ impl Event {
             }
             Event::Stream(s) => parts.push(TextPart::colored(Color::Green, &s.content, "")),
             Event::Text(t) => {
+                if t.streamed {
+                    // AutoGen ends a stream with a newline (inside its colour
+                    // reset), before the message is printed again.
+                    parts.push(TextPart::plain("\n".to_owned()));
+                }
                 parts.push(header(&t.sender, &t.recipient));
                 parts.push(TextPart::plain(format!("{}\n", t.content)));
                 parts.push(footer());

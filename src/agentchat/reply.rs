@@ -1,0 +1,265 @@
+//! How an agent replies, in AutoGen's order: the termination and human-input
+//! check, then tool calls, then its model, then the default auto reply.
+
+use crate::Result;
+use crate::agentchat::chat::{Outgoing, Turn};
+use crate::agentchat::{ConversableAgent, HumanInputMode, parse_arguments};
+use crate::io;
+use crate::io::{
+    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, TerminationAndHumanReplyNoInputEvent,
+    TerminationEvent, ToolResponse, UsingAutoReplyEvent, Uuid,
+};
+use crate::llm::{ChatRequest, Message};
+
+const NO_HUMAN_INPUT: &str = "NO HUMAN INPUT RECEIVED.";
+const USER_INTERRUPTED: &str = "USER INTERRUPTED";
+
+/// What the termination and human-input check decided.
+enum Check {
+    /// End the chat.
+    Stop,
+    /// Send the human's reply.
+    Human(Outgoing),
+    /// Go on to the automatic replies.
+    Auto,
+}
+
+impl ConversableAgent {
+    /// The reply to the last message from `sender`, or `None` to end the chat.
+    pub(crate) fn generate_reply(
+        &mut self,
+        sender: &str,
+        turn: &mut Turn,
+    ) -> Result<Option<Outgoing>> {
+        match self.check_termination_and_human_reply(sender, turn)? {
+            Check::Stop => return Ok(None),
+            Check::Human(reply) => return Ok(Some(reply)),
+            Check::Auto => {}
+        }
+        if let Some(reply) = self.tool_calls_reply(sender, turn)? {
+            return Ok(Some(reply));
+        }
+        if let Some(reply) = self.model_reply(sender, turn)? {
+            return Ok(Some(reply));
+        }
+        Ok(Some(Outgoing::text(self.default_auto_reply.clone())))
+    }
+
+    /// AutoGen's `check_termination_and_human_reply`.
+    fn check_termination_and_human_reply(
+        &mut self,
+        sender: &str,
+        turn: &mut Turn,
+    ) -> Result<Check> {
+        let is_termination = self
+            .last_message(sender)
+            .is_some_and(|m| (self.is_termination_msg)(m));
+        let auto_replies = self.auto_replies.get(sender).copied().unwrap_or(0);
+        let at_limit = auto_replies >= self.max_consecutive_auto_reply;
+        let ask_or_stop = "Press enter or type 'exit' to stop the conversation: ";
+
+        // (the human's reply or None when not asked, the reason to end if it is empty)
+        let (asked, reason_if_empty): (Option<String>, Option<String>) = match self.human_input_mode
+        {
+            HumanInputMode::Always => {
+                let prompt = format!(
+                    "Replying as {}. Provide feedback to {sender}. Press enter to skip and use auto-reply, or type 'exit' to end the conversation: ",
+                    self.name
+                );
+                (
+                    Some(self.get_human_input(&prompt, turn)?),
+                    is_termination.then(|| self.termination_met()),
+                )
+            }
+            HumanInputMode::Never if at_limit => {
+                return self.stop(
+                    sender,
+                    turn,
+                    "Maximum number of consecutive auto-replies reached",
+                );
+            }
+            HumanInputMode::Never if is_termination => {
+                let reason = self.termination_met();
+                return self.stop(sender, turn, &reason);
+            }
+            HumanInputMode::Terminate if at_limit => {
+                let prompt = if is_termination {
+                    format!("Please give feedback to {sender}. {ask_or_stop}")
+                } else {
+                    format!(
+                        "Please give feedback to {sender}. Press enter to skip and use auto-reply, or type 'exit' to stop the conversation: "
+                    )
+                };
+                let reason = if is_termination {
+                    Some(self.termination_met())
+                } else {
+                    None
+                };
+                (Some(self.get_human_input(&prompt, turn)?), reason)
+            }
+            HumanInputMode::Terminate if is_termination => {
+                let prompt = format!("Please give feedback to {sender}. {ask_or_stop}");
+                (
+                    Some(self.get_human_input(&prompt, turn)?),
+                    Some(self.termination_met()),
+                )
+            }
+            HumanInputMode::Never | HumanInputMode::Terminate => (None, None),
+        };
+
+        if let Some(reply) = asked {
+            if reply.is_empty() {
+                turn.send(Event::TerminationAndHumanReplyNoInput(
+                    TerminationAndHumanReplyNoInputEvent {
+                        uuid: Uuid::new_v4(),
+                        no_human_input_msg: NO_HUMAN_INPUT.to_owned(),
+                        sender: sender.to_owned(),
+                        recipient: self.name.clone(),
+                    },
+                ))?;
+                if let Some(reason) = reason_if_empty {
+                    return self.stop(sender, turn, &reason);
+                }
+            } else if reply == "exit" {
+                return self.stop(sender, turn, "User requested to end the conversation");
+            } else {
+                self.auto_replies.insert(sender.to_owned(), 0);
+                return Ok(Check::Human(self.human_reply(sender, reply)));
+            }
+        }
+        if self.max_consecutive_auto_reply == 0 {
+            // AutoGen sends the (empty) human reply rather than auto-replying.
+            self.auto_replies.insert(sender.to_owned(), 0);
+            return Ok(Check::Human(self.human_reply(sender, String::new())));
+        }
+        self.auto_replies
+            .insert(sender.to_owned(), auto_replies + 1);
+        if self.human_input_mode != HumanInputMode::Never {
+            turn.send(Event::UsingAutoReply(UsingAutoReplyEvent {
+                uuid: Uuid::new_v4(),
+                human_input_mode: self.human_input_mode.to_string(),
+                sender: sender.to_owned(),
+                recipient: self.name.clone(),
+            }))?;
+        }
+        Ok(Check::Auto)
+    }
+
+    fn termination_met(&self) -> String {
+        format!("Termination message condition on agent '{}' met", self.name)
+    }
+
+    fn stop(&mut self, sender: &str, turn: &mut Turn, reason: &str) -> Result<Check> {
+        self.auto_replies.insert(sender.to_owned(), 0);
+        turn.send(Event::Termination(TerminationEvent {
+            uuid: Uuid::new_v4(),
+            termination_reason: reason.to_owned(),
+            sender: self.name.clone(),
+            recipient: sender.to_owned(),
+        }))?;
+        Ok(Check::Stop)
+    }
+
+    /// A human's reply; tool calls it leaves unanswered are answered
+    /// `"USER INTERRUPTED"`, as AutoGen does, so the history stays valid.
+    fn human_reply(&self, sender: &str, reply: String) -> Outgoing {
+        let mut outgoing = Outgoing::text(reply);
+        if let Some(last) = self.last_message(sender) {
+            outgoing.tool_responses = last
+                .tool_calls
+                .iter()
+                .map(|call| ToolResponse {
+                    tool_call_id: call.id.clone(),
+                    role: "tool".to_owned(),
+                    content: USER_INTERRUPTED.to_owned(),
+                })
+                .collect();
+        }
+        outgoing
+    }
+
+    /// Asks the human through the chat's stream. End of input counts as
+    /// `exit`, so a piped stdin ends the chat cleanly.
+    fn get_human_input(&self, prompt: &str, turn: &mut Turn) -> Result<String> {
+        let reply = match turn.stream.input(prompt, false) {
+            Ok(reply) => reply,
+            Err(crate::Error::InputClosed) => "exit".to_owned(),
+            Err(e) => return Err(e),
+        };
+        turn.human_input.push(reply.clone());
+        Ok(reply)
+    }
+
+    /// AutoGen's `generate_tool_calls_reply`: runs every call of the last
+    /// message and answers each, in order.
+    fn tool_calls_reply(&mut self, sender: &str, turn: &mut Turn) -> Result<Option<Outgoing>> {
+        let Some(calls) = self
+            .last_message(sender)
+            .map(|m| m.tool_calls.clone())
+            .filter(|calls| !calls.is_empty())
+        else {
+            return Ok(None);
+        };
+        let mut responses = Vec::with_capacity(calls.len());
+        for call in calls {
+            let name = &call.function.name;
+            let content = match self.function_map.get(name).cloned() {
+                None => format!("Error: Function {name} not found."),
+                Some(tool) => match parse_arguments(&call.function.arguments) {
+                    Err(error_text) => error_text,
+                    Ok(arguments) => {
+                        turn.send(Event::ExecuteFunction(ExecuteFunctionEvent {
+                            uuid: Uuid::new_v4(),
+                            func_name: name.clone(),
+                            call_id: Some(call.id.clone()),
+                            arguments: arguments.clone(),
+                            recipient: self.name.clone(),
+                        }))?;
+                        let run = tool.run(arguments);
+                        turn.send(Event::ExecutedFunction(ExecutedFunctionEvent {
+                            uuid: Uuid::new_v4(),
+                            func_name: name.clone(),
+                            call_id: Some(call.id.clone()),
+                            arguments: run.arguments.clone(),
+                            content: run.content.clone(),
+                            recipient: self.name.clone(),
+                            is_exec_success: run.success,
+                        }))?;
+                        run.content
+                    }
+                },
+            };
+            responses.push(ToolResponse {
+                tool_call_id: call.id.clone(),
+                role: "tool".to_owned(),
+                content,
+            });
+        }
+        Ok(Some(Outgoing::tool_responses(responses)))
+    }
+
+    /// AutoGen's `generate_oai_reply`: the system message and the conversation
+    /// with `sender` go to the model, with this agent's tools.
+    fn model_reply(&mut self, sender: &str, turn: &mut Turn) -> Result<Option<Outgoing>> {
+        let Some(model) = self.model.clone() else {
+            return Ok(None);
+        };
+        let mut messages = Vec::with_capacity(self.chat_messages(sender).len() + 1);
+        messages.push(Message::system(self.system_message.clone()));
+        messages.extend(self.chat_messages(sender).iter().cloned());
+        let request = ChatRequest::new(messages)
+            .tools(self.llm_tools.schemas())
+            .stream(self.stream);
+        // Streamed fragments go to the chat's stream (a mute one when silent).
+        let reply = io::with_default(turn.stream.clone(), || model.create(&request))?;
+        turn.record_usage(&reply);
+        let streamed = reply.streamed && reply.message.tool_calls.is_empty();
+        let mut message = reply.message;
+        message.name = None;
+        Ok(Some(Outgoing {
+            message,
+            tool_responses: Vec::new(),
+            streamed,
+        }))
+    }
+}

@@ -45,6 +45,23 @@ pub enum Error {
     Config(String),
     /// Every configured model failed; one error per attempt, in order.
     AllAttemptsFailed(Vec<Error>),
+    /// The server could not listen on its address.
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// Why the OS refused.
+        source: std::io::Error,
+    },
+    /// The websocket client has gone (closed, reset, or stopped responding).
+    ConnectionClosed,
+    /// The websocket client cancelled the work (`{"type": "cancel"}`).
+    Cancelled,
+    /// The client did not answer an input request in time.
+    InputTimeout(std::time::Duration),
+    /// The server is shutting down.
+    ServerStopping,
+    /// The websocket protocol failed.
+    WebSocket(Box<tungstenite::Error>),
 }
 
 /// `Result` with agentio's [`Error`].
@@ -85,6 +102,18 @@ impl fmt::Display for Error {
             Error::ResponseRead(e) => write!(f, "reading the model's response failed: {e}"),
             Error::Protocol(what) => write!(f, "the model server broke the protocol: {what}"),
             Error::Config(what) => write!(f, "invalid model configuration: {what}"),
+            Error::Bind { addr, source } => write!(
+                f,
+                "cannot listen on {addr}: {source} (is another server using the port? use port 0 for any free one)"
+            ),
+            Error::ConnectionClosed => f.write_str("the websocket client has gone; stop the work for it"),
+            Error::Cancelled => f.write_str("the websocket client cancelled the work"),
+            Error::InputTimeout(t) => write!(
+                f,
+                "no input from the client within {t:?}; raise ServerConfig::input_timeout to wait longer"
+            ),
+            Error::ServerStopping => f.write_str("the server is shutting down"),
+            Error::WebSocket(e) => write!(f, "websocket error: {e}"),
             Error::AllAttemptsFailed(errors) => {
                 write!(f, "every configured model failed ({} attempts)", errors.len())?;
                 for (i, e) in errors.iter().enumerate() {
@@ -106,7 +135,13 @@ impl std::error::Error for Error {
             Error::AllAttemptsFailed(errors) => errors
                 .last()
                 .map(|e| e as &(dyn std::error::Error + 'static)),
+            Error::Bind { source, .. } => Some(source),
+            Error::WebSocket(e) => Some(e.as_ref()),
             Error::InputClosed
+            | Error::ConnectionClosed
+            | Error::Cancelled
+            | Error::InputTimeout(_)
+            | Error::ServerStopping
             | Error::InputTooLong { .. }
             | Error::Api { .. }
             | Error::Protocol(_)

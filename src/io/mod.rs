@@ -4,7 +4,8 @@
 //! - The default stream: [`get_default`], [`set_default`], [`with_default`],
 //!   [`set_global_default`], and [`spawn`] / [`inherit`] for threads that keep
 //!   their parent's stream.
-//! - Streams: [`IOConsole`] (stdout/stdin) and [`IOBuffer`] (in memory).
+//! - Streams: [`IOConsole`] (stdout/stdin), [`IOBuffer`] (in memory) and
+//!   [`IOWebsockets`] (one websocket client, with its server).
 //! - [`Event`]: the structured things a stream carries, with AG2's JSON shape
 //!   and AutoGen 0.2's console text.
 //!
@@ -18,6 +19,7 @@ mod macros;
 mod render;
 mod stream;
 mod uuid;
+pub mod websockets;
 
 pub use buffer::IOBuffer;
 pub use console::{DEFAULT_MAX_INPUT_LEN, IOConsole};
@@ -35,3 +37,4 @@ pub use event::{
 pub use render::{Color, TextPart};
 pub use stream::{IOStream, joined, send_as_text};
 pub use uuid::{ParseUuidError, Uuid};
+pub use websockets::IOWebsockets;

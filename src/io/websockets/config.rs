@@ -1,0 +1,158 @@
+//! The server's limits and options, with safe defaults.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::io::websockets::Request;
+
+/// A handshake hook's refusal: the HTTP status and a short reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status sent (e.g. 403).
+    pub status: u16,
+    /// The reason, sent as the response body.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A refusal with `status` and `reason`.
+    pub fn new(status: u16, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Decides whether a websocket handshake may proceed.
+pub type HandshakeHook = Arc<dyn Fn(&Request) -> Result<(), Refusal> + Send + Sync>;
+
+/// How [`IOWebsockets::run_server_in_thread`](crate::io::IOWebsockets::run_server_in_thread)
+/// serves: where, how many, how big, how long.
+///
+/// ```
+/// use agentio::io::websockets::ServerConfig;
+/// use std::time::Duration;
+///
+/// let config = ServerConfig::new("127.0.0.1", 0)
+///     .max_connections(100)
+///     .input_timeout(Some(Duration::from_secs(60)));
+/// assert_eq!(config.get_max_connections(), 100);
+/// ```
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) max_message_size: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) input_timeout: Option<Duration>,
+    pub(crate) write_timeout: Duration,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) page: Option<Arc<str>>,
+    pub(crate) hook: Option<HandshakeHook>,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("max_message_size", &self.max_message_size)
+            .field("max_connections", &self.max_connections)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("input_timeout", &self.input_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("page", &self.page.as_ref().map(|p| p.len()))
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
+
+impl Default for ServerConfig {
+    /// AutoGen's address (`127.0.0.1:8765`) and safe limits.
+    fn default() -> Self {
+        ServerConfig::new("127.0.0.1", 8765)
+    }
+}
+
+impl ServerConfig {
+    /// A config for `host:port` (port 0: any free port) with the defaults:
+    /// 4 MiB messages, 1,024 connections, 10 s handshake, 5 min input wait,
+    /// 10 s write timeout, 2 s shutdown grace.
+    pub fn new(host: impl Into<String>, port: u16) -> ServerConfig {
+        ServerConfig {
+            host: host.into(),
+            port,
+            max_message_size: 4 << 20,
+            max_connections: 1024,
+            handshake_timeout: Duration::from_secs(10),
+            input_timeout: Some(Duration::from_secs(300)),
+            write_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(2),
+            page: None,
+            hook: None,
+        }
+    }
+
+    /// The largest message a client may send; a bigger one closes its
+    /// connection with 1009.
+    pub fn max_message_size(mut self, bytes: usize) -> ServerConfig {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// The most live connections; more are refused with HTTP 503.
+    pub fn max_connections(mut self, connections: usize) -> ServerConfig {
+        self.max_connections = connections;
+        self
+    }
+
+    /// How long a client has to send its handshake.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long `input` waits for the client's answer (`None`: forever).
+    pub fn input_timeout(mut self, timeout: Option<Duration>) -> ServerConfig {
+        self.input_timeout = timeout;
+        self
+    }
+
+    /// How long a write may block on a client that does not read.
+    pub fn write_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// How long stopping waits for connections to end before closing them.
+    pub fn shutdown_grace(mut self, grace: Duration) -> ServerConfig {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// HTML answered to a plain HTTP GET of `/` on the same port, so one
+    /// port serves a chat page and its websocket.
+    pub fn page(mut self, html: impl Into<Arc<str>>) -> ServerConfig {
+        self.page = Some(html.into());
+        self
+    }
+
+    /// A hook that sees every websocket handshake (path, query, headers such
+    /// as `Origin` and `Authorization`) and may refuse it.
+    pub fn handshake_hook(
+        mut self,
+        hook: impl Fn(&Request) -> Result<(), Refusal> + Send + Sync + 'static,
+    ) -> ServerConfig {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// The most live connections.
+    pub fn get_max_connections(&self) -> usize {
+        self.max_connections
+    }
+}

@@ -1,0 +1,360 @@
+//! `IOWebsockets`: an [`IOStream`] over one websocket client.
+
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
+
+use crate::io::websockets::Request;
+use crate::io::{Event, IOStream, joined, send_as_text};
+use crate::{Error, Result};
+
+/// A stream to one websocket client: the default stream of the thread that
+/// runs `on_connect` for it.
+///
+/// **Text mode** (the default, what AutoGen clients expect): one text frame
+/// per `print`, holding `sep.join(objects) + end`; events as AutoGen 0.2's
+/// console text, one frame per line group; `input` sends its prompt as a
+/// frame (when not empty) and returns the client's next text frame.
+///
+/// **Events mode** (subprotocol `agentio.events.v1` or `?format=events`): one
+/// JSON event per frame; `input` sends an `input_request` event and accepts an
+/// `input_response` event or a bare text frame; `{"type": "cancel"}` makes the
+/// next output fail with [`Error::Cancelled`]; anything else gets an `error`
+/// event and the connection goes on.
+///
+/// Frames the client sends while the server is writing are kept for the next
+/// `input`; a client that has gone makes the next output fail with
+/// [`Error::ConnectionClosed`], so the work for it stops.
+pub struct IOWebsockets {
+    inner: Mutex<Inner>,
+    request: Request,
+    events: bool,
+    input_timeout: Option<Duration>,
+    stopping: Arc<AtomicBool>,
+}
+
+struct Inner {
+    ws: WebSocket<TcpStream>,
+    pending: VecDeque<String>,
+    cancelled: bool,
+    closed: bool,
+    /// The client sent a close frame.
+    got_close: bool,
+    /// Error events owed to the client for frames it got wrong.
+    complaints: Vec<String>,
+}
+
+impl std::fmt::Debug for IOWebsockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IOWebsockets")
+            .field("path", &self.request.path())
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IOWebsockets {
+    pub(crate) fn new(
+        ws: WebSocket<TcpStream>,
+        request: Request,
+        input_timeout: Option<Duration>,
+        stopping: Arc<AtomicBool>,
+    ) -> IOWebsockets {
+        IOWebsockets {
+            events: request.wants_events(),
+            inner: Mutex::new(Inner {
+                ws,
+                pending: VecDeque::new(),
+                cancelled: false,
+                closed: false,
+                got_close: false,
+                complaints: Vec::new(),
+            }),
+            request,
+            input_timeout,
+            stopping,
+        }
+    }
+
+    /// The HTTP request that opened this connection (path, query, headers).
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Whether the client chose events mode.
+    pub fn is_events_mode(&self) -> bool {
+        self.events
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves at worst a half-written frame,
+        // after which the connection fails on its own; keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends one text frame, after taking in what the client sent meanwhile.
+    fn output(&self, text: String) -> Result<()> {
+        let mut inner = self.lock();
+        self.ready(&mut inner)?;
+        inner.write(text)
+    }
+
+    /// Checks that output may go on: server running, client there, no cancel.
+    fn ready(&self, inner: &mut Inner) -> Result<()> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(Error::ServerStopping);
+        }
+        inner.poll(self.events);
+        inner.send_complaints()?;
+        if inner.closed {
+            return Err(Error::ConnectionClosed);
+        }
+        if std::mem::take(&mut inner.cancelled) {
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Ends the connection with a close frame and waits briefly for the
+    /// client's, so the close is clean on both sides.
+    pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) {
+        let mut inner = self.lock();
+        if !inner.ws.can_write() {
+            if self.stopping.load(Ordering::SeqCst) && !inner.got_close {
+                // Shutdown woke a blocked read by closing the socket's read
+                // side, which ends tungstenite's session; the write side is
+                // still open, so the client still learns why.
+                inner.raw_close(code, reason);
+            }
+            return;
+        }
+        let _ = inner.ws.get_ref().set_nonblocking(false);
+        if let Some(error) = error.filter(|_| !inner.closed) {
+            let frame = if self.events {
+                Event::error(error.clone()).to_json()
+            } else {
+                format!("Error: {error}\n")
+            };
+            let _ = inner.write(frame);
+        }
+        let _ = inner.ws.close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = inner
+            .ws
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(1)));
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            match inner.ws.read() {
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+        inner.closed = true;
+    }
+}
+
+impl Inner {
+    /// A close frame written straight to the socket (servers do not mask).
+    fn raw_close(&mut self, code: CloseCode, reason: &str) {
+        use std::io::Write;
+        let reason = &reason.as_bytes()[..reason.len().min(123)];
+        let code = u16::from(code).to_be_bytes();
+        let mut frame = vec![0x88, 2 + reason.len() as u8, code[0], code[1]];
+        frame.extend_from_slice(reason);
+        let socket = self.ws.get_mut();
+        let _ = socket.write_all(&frame);
+        let _ = socket.flush();
+    }
+
+    fn write(&mut self, text: String) -> Result<()> {
+        match self.ws.send(Message::text(text)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.closed = true;
+                Err(ws_error(e))
+            }
+        }
+    }
+
+    /// Takes in every frame that has already arrived, without waiting.
+    fn poll(&mut self, events: bool) {
+        if self.closed || self.ws.get_ref().set_nonblocking(true).is_err() {
+            return;
+        }
+        while !self.closed {
+            match self.ws.read() {
+                Ok(message) => self.take(message, events),
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => self.fail(e),
+            }
+        }
+        if self.ws.get_ref().set_nonblocking(false).is_err() {
+            self.closed = true;
+        }
+    }
+
+    /// Handles one frame from the client.
+    fn take(&mut self, message: Message, events: bool) {
+        let text = match message {
+            Message::Text(text) => text.as_str().to_owned(),
+            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Message::Close(_) => {
+                self.closed = true;
+                self.got_close = true;
+                return;
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,
+        };
+        if !events {
+            self.pending.push_back(text);
+            return;
+        }
+        let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            self.pending.push_back(text); // a bare text answer
+            return;
+        };
+        match value.get("type").and_then(Value::as_str) {
+            Some("cancel") => self.cancelled = true,
+            Some("input_response") => {
+                match value.pointer("/content/value").and_then(Value::as_str) {
+                    Some(answer) => self.pending.push_back(answer.to_owned()),
+                    None => self.complaints.push(
+                        "an input_response needs {\"content\": {\"value\": \"…\"}}".to_owned(),
+                    ),
+                }
+            }
+            Some(other) => self
+                .complaints
+                .push(format!("unexpected event type {other:?}: send input_response or cancel")),
+            None => self.complaints.push(
+                "expected an event like {\"type\": \"input_response\", \"content\": {\"value\": \"…\"}}"
+                    .to_owned(),
+            ),
+        }
+    }
+
+    /// A read error: the connection is over; oversize and invalid text get
+    /// the close codes RFC 6455 gives them.
+    fn fail(&mut self, error: tungstenite::Error) {
+        let code = match error {
+            tungstenite::Error::Capacity(_) => Some((CloseCode::Size, "message too big")),
+            tungstenite::Error::Utf8(_) => Some((CloseCode::Invalid, "invalid UTF-8")),
+            // The client vanished (or the server shut the socket's read side).
+            tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            ) => None,
+            tungstenite::Error::Protocol(_) => Some((CloseCode::Protocol, "protocol error")),
+            _ => None,
+        };
+        if let Some((code, reason)) = code {
+            let _ = self.ws.get_ref().set_nonblocking(false);
+            let _ = self.ws.close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            }));
+            let _ = self.ws.flush();
+        }
+        self.closed = true;
+    }
+
+    fn send_complaints(&mut self) -> Result<()> {
+        for complaint in std::mem::take(&mut self.complaints) {
+            self.write(Event::error(complaint).to_json())?;
+        }
+        Ok(())
+    }
+}
+
+fn ws_error(error: tungstenite::Error) -> Error {
+    match error {
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            Error::ConnectionClosed
+        }
+        tungstenite::Error::Io(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::BrokenPipe
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Error::ConnectionClosed
+        }
+        other => Error::WebSocket(Box::new(other)),
+    }
+}
+
+impl IOStream for IOWebsockets {
+    fn print(&self, objects: &[&str], sep: &str, end: &str, _flush: bool) -> Result<()> {
+        if self.events {
+            let event = Event::print(objects.iter().copied(), sep, end);
+            return self.output(event.to_json());
+        }
+        self.output(joined(objects, sep, end))
+    }
+
+    fn input(&self, prompt: &str, password: bool) -> Result<String> {
+        let mut inner = self.lock();
+        self.ready(&mut inner)?;
+        if self.events {
+            inner.write(Event::input_request(prompt, password).to_json())?;
+        } else if !prompt.is_empty() {
+            inner.write(prompt.to_owned())?;
+        }
+        let deadline = self.input_timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(answer) = inner.pending.pop_front() {
+                return Ok(answer);
+            }
+            inner.send_complaints()?;
+            if std::mem::take(&mut inner.cancelled) {
+                return Err(Error::Cancelled);
+            }
+            if inner.closed {
+                return Err(if self.stopping.load(Ordering::SeqCst) {
+                    Error::ServerStopping
+                } else {
+                    Error::ConnectionClosed
+                });
+            }
+            let wait = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(Error::InputTimeout(self.input_timeout.unwrap_or_default())),
+                },
+                None => None,
+            };
+            if inner.ws.get_ref().set_read_timeout(wait).is_err() {
+                return Err(Error::ConnectionClosed);
+            }
+            match inner.ws.read() {
+                Ok(message) => inner.take(message, self.events),
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    continue; // the deadline check above decides
+                }
+                Err(e) => inner.fail(e),
+            }
+        }
+    }
+
+    fn send(&self, event: &Event) -> Result<()> {
+        if self.events {
+            return self.output(event.to_json());
+        }
+        send_as_text(self, event)
+    }
+}

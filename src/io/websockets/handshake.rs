@@ -1,0 +1,226 @@
+//! The HTTP side of a connection: reading the request head (bounded in size
+//! and time), the websocket upgrade, plain answers (the page, 503, refusals).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+/// The largest request head read (16 KiB).
+const MAX_HEAD: usize = 16 << 10;
+
+/// The subprotocol that selects events mode.
+pub const EVENTS_PROTOCOL: &str = "agentio.events.v1";
+
+/// The HTTP request that opened a connection, as the handshake hook and
+/// `on_connect` see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    peer: Option<SocketAddr>,
+}
+
+impl Request {
+    /// The method, e.g. `GET`.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The path, without the query, e.g. `/ws`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The raw query string (after `?`), empty when there is none.
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// The value of a query parameter, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key) == name).then(|| percent_decode(value))
+        })
+    }
+
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The address of the TCP peer (a proxy's, behind one).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    fn header_has(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+
+    /// Whether the client asked for events mode (subprotocol or `?format=events`).
+    pub(crate) fn wants_events(&self) -> bool {
+        self.header_has("sec-websocket-protocol", EVENTS_PROTOCOL)
+            || self.query_param("format").as_deref() == Some("events")
+    }
+
+    /// The `Sec-WebSocket-Key` of a valid websocket upgrade, else why not.
+    pub(crate) fn upgrade_key(&self) -> Result<&str, &'static str> {
+        if !self.header_has("upgrade", "websocket") {
+            return Err("not a websocket upgrade");
+        }
+        if self.method != "GET" {
+            return Err("a websocket upgrade must be a GET");
+        }
+        if !self.header_has("connection", "upgrade") {
+            return Err("missing Connection: Upgrade");
+        }
+        if self.header("sec-websocket-version") != Some("13") {
+            return Err("unsupported Sec-WebSocket-Version (13 is required)");
+        }
+        self.header("sec-websocket-key")
+            .filter(|k| !k.is_empty())
+            .ok_or("missing Sec-WebSocket-Key")
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads the request head; returns it parsed, with any bytes read past it.
+/// The caller has set the socket's read timeout (the handshake timeout).
+pub(crate) fn read_request(stream: &mut TcpStream) -> Result<(Request, Vec<u8>), String> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(format!("request head larger than {MAX_HEAD} bytes"));
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err("the client closed before its request ended".to_owned()),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("reading the request failed: {e}")),
+        }
+    };
+    let rest = buf.split_off(end + 4);
+    let head = String::from_utf8_lossy(&buf[..end]);
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let (method, target, version) = (first.next(), first.next(), first.next());
+    let (Some(method), Some(target), Some(version)) = (method, target, version) else {
+        return Err("malformed request line".to_owned());
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(format!("unsupported HTTP version {version:?}"));
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Ok((
+        Request {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers,
+            peer: stream.peer_addr().ok(),
+        },
+        rest,
+    ))
+}
+
+/// Writes a complete plain HTTP response and closes the exchange.
+pub(crate) fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: &str) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        426 => "Upgrade Required",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
+         cache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    // Best effort: the client may already be gone.
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
+}
+
+/// Accepts the upgrade: the 101 response, echoing the events subprotocol
+/// when the client offered it.
+pub(crate) fn accept(stream: &mut TcpStream, key: &str, request: &Request) -> std::io::Result<()> {
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let protocol = if request.header_has("sec-websocket-protocol", EVENTS_PROTOCOL) {
+        format!("sec-websocket-protocol: {EVENTS_PROTOCOL}\r\n")
+    } else {
+        String::new()
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+         sec-websocket-accept: {accept}\r\n{protocol}\r\n"
+    );
+    stream.write_all(response.as_bytes())?;
+    stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_decoded() {
+        let request = Request {
+            query: "format=events&name=Ada%20L&x=a+b&bad=%zz&flag".to_owned(),
+            ..Request::default()
+        };
+        assert_eq!(request.query_param("format").as_deref(), Some("events"));
+        assert_eq!(request.query_param("name").as_deref(), Some("Ada L"));
+        assert_eq!(request.query_param("x").as_deref(), Some("a b"));
+        assert_eq!(request.query_param("bad").as_deref(), Some("%zz"));
+        assert_eq!(request.query_param("flag").as_deref(), Some(""));
+        assert_eq!(request.query_param("missing"), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! Websockets: [`IOWebsockets`], a stream to one
+//! client, and the server that gives each client a thread with its stream as
+//! the default (`IOWebsockets::run_server_in_thread`).
+//!
+//! Limits ([`ServerConfig`]) have safe defaults; a handshake hook can refuse
+//! clients; the same port can serve a page to plain HTTP GETs.
+
+mod config;
+mod connection;
+mod handshake;
+mod server;
+
+pub use config::{HandshakeHook, Refusal, ServerConfig};
+pub use connection::IOWebsockets;
+pub use handshake::{EVENTS_PROTOCOL, Request};
+pub use server::WebsocketServer;

@@ -1,0 +1,377 @@
+//! The server: bind, a blocking accept loop, one thread per client, and a
+//! shutdown that ends every thread it started.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use tungstenite::WebSocket;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::io::websockets::handshake::{accept, read_request, respond};
+use crate::io::websockets::{IOWebsockets, ServerConfig};
+use crate::{Error, Result, io};
+
+/// What `on_connect` may be: a function of the connection's stream that
+/// returns `Ok(())` or an error to report to the client.
+type OnConnect = dyn Fn(&IOWebsockets) -> std::result::Result<(), String> + Send + Sync;
+
+/// Refused connections wait here for the one thread that answers them 503.
+const REFUSAL_QUEUE: usize = 64;
+
+/// A running websocket server. Dropping it (or [`stop`](WebsocketServer::stop))
+/// stops it: no more connections are accepted, live ones are asked to close
+/// (1001), stragglers are closed after the grace period, and every thread it
+/// started is joined.
+pub struct WebsocketServer {
+    uri: String,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for WebsocketServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebsocketServer")
+            .field("uri", &self.uri)
+            .field("connections", &self.connections())
+            .finish()
+    }
+}
+
+/// What the accept loop and the connections share with the handle.
+struct Shared {
+    config: ServerConfig,
+    stopping: Arc<AtomicBool>,
+    /// Live connections: a handle on each socket, to close it on shutdown.
+    live: Mutex<HashMap<u64, TcpStream>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    next_id: AtomicU64,
+    /// Told each time a connection ends, so shutdown waits without polling.
+    ended: Mutex<Sender<()>>,
+    ended_rx: Mutex<Receiver<()>>,
+}
+
+impl Shared {
+    fn live(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn threads(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.threads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl IOWebsockets {
+    /// Starts a websocket server on its own thread and returns once it
+    /// listens (bind errors are returned, never a hang). Each client gets its
+    /// own thread, which runs `on_connect` with the client's [`IOWebsockets`]
+    /// as the thread's default stream, so everything a chat prints there goes
+    /// to that client.
+    ///
+    /// If `on_connect` returns an error or panics, the client gets the error
+    /// (a text frame, or an `error` event) and a 1011 close; the server goes
+    /// on serving everyone else.
+    ///
+    /// ```no_run
+    /// use agentio::io::{IOStream, IOWebsockets, websockets::ServerConfig};
+    ///
+    /// let server = IOWebsockets::run_server_in_thread(ServerConfig::new("127.0.0.1", 0), |ws| {
+    ///     let name = ws.input("Your name? ", false)?;
+    ///     agentio::ioprintln!("Hello, {name}!")
+    /// })?;
+    /// println!("listening on {}", server.uri());
+    /// # Ok::<(), agentio::Error>(())
+    /// ```
+    pub fn run_server_in_thread<F, E>(
+        config: ServerConfig,
+        on_connect: F,
+    ) -> Result<WebsocketServer>
+    where
+        F: Fn(&IOWebsockets) -> std::result::Result<(), E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        let bind_to = format!("{}:{}", config.host, config.port);
+        let listener = TcpListener::bind(&bind_to).map_err(|source| Error::Bind {
+            addr: bind_to.clone(),
+            source,
+        })?;
+        let addr = listener.local_addr()?;
+        let uri = format!("ws://{}", reachable(addr));
+        let (ended, ended_rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            config,
+            stopping: Arc::new(AtomicBool::new(false)),
+            live: Mutex::new(HashMap::new()),
+            threads: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(0),
+            ended: Mutex::new(ended),
+            ended_rx: Mutex::new(ended_rx),
+        });
+        let on_connect: Arc<OnConnect> =
+            Arc::new(move |ws: &IOWebsockets| on_connect(ws).map_err(|e| e.to_string()));
+        let accept = {
+            let shared = shared.clone();
+            thread::Builder::new()
+                .name("agentio-ws-accept".into())
+                .spawn(move || accept_loop(listener, shared, on_connect))?
+        };
+        Ok(WebsocketServer {
+            uri,
+            addr,
+            shared,
+            accept: Some(accept),
+        })
+    }
+}
+
+/// The address a client on this machine can reach: the wildcard addresses
+/// become loopback, so the reported URI always works here.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
+}
+
+impl WebsocketServer {
+    /// The URI clients connect to, with the real port (`ws://127.0.0.1:PORT`).
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many clients are connected now.
+    pub fn connections(&self) -> usize {
+        self.shared.live().len()
+    }
+
+    /// Stops the server (see [`WebsocketServer`]) and returns how many client
+    /// threads were still running user code after the grace periods and could
+    /// not be joined (0 unless an `on_connect` ignores its stream's errors).
+    pub fn stop(mut self) -> usize {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> usize {
+        let Some(accept) = self.accept.take() else {
+            return 0;
+        };
+        let shared = &self.shared;
+        shared.stopping.store(true, Ordering::SeqCst);
+        // Wake the blocking accept; the loop sees `stopping` and ends.
+        let _ = TcpStream::connect_timeout(&reachable(self.addr), Duration::from_secs(1));
+        let _ = accept.join();
+
+        // Ask: a handler blocked in input() wakes up; its next output fails.
+        for socket in shared.live().values() {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+        let grace = shared.config.shutdown_grace;
+        if !self.wait_for_connections(grace) {
+            // Tell: close what is left; their threads fail at the next I/O.
+            for socket in shared.live().values() {
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+            self.wait_for_connections(grace);
+        }
+        let mut abandoned = 0;
+        for handle in std::mem::take(&mut *shared.threads()) {
+            if handle.is_finished() {
+                let _ = handle.join();
+            } else {
+                abandoned += 1;
+            }
+        }
+        abandoned
+    }
+
+    /// Waits until no connection is live, at most `grace`; true if none is.
+    fn wait_for_connections(&self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        let ended = self
+            .shared
+            .ended_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        loop {
+            if self.shared.threads().iter().all(|t| t.is_finished()) {
+                return true;
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            if ended.recv_timeout(left).is_err() && Instant::now() >= deadline {
+                return self.shared.threads().iter().all(|t| t.is_finished());
+            }
+        }
+    }
+}
+
+impl Drop for WebsocketServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, on_connect: Arc<OnConnect>) {
+    let (refuse, refused) = mpsc::sync_channel::<TcpStream>(REFUSAL_QUEUE);
+    let refuser = {
+        let timeout = shared.config.handshake_timeout.min(Duration::from_secs(2));
+        thread::Builder::new()
+            .name("agentio-ws-refuse".into())
+            .spawn(move || {
+                for mut stream in refused {
+                    refuse_busy(&mut stream, timeout);
+                }
+            })
+            .ok()
+    };
+    for stream in listener.incoming() {
+        if shared.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue }; // e.g. too many open files: go on
+        admit(stream, &shared, &on_connect, &refuse);
+    }
+    drop(refuse);
+    if let Some(refuser) = refuser {
+        let _ = refuser.join();
+    }
+}
+
+/// Starts a connection's thread, or queues it for a 503 when the server is full.
+fn admit(
+    stream: TcpStream,
+    shared: &Arc<Shared>,
+    on_connect: &Arc<OnConnect>,
+    refuse: &SyncSender<TcpStream>,
+) {
+    let mut threads = shared.threads();
+    threads.retain(|t| !t.is_finished());
+    let Ok(handle) = stream.try_clone() else {
+        return;
+    };
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut live = shared.live();
+        if live.len() >= shared.config.max_connections {
+            drop(live);
+            let _ = refuse.try_send(stream); // queue full: just close it
+            return;
+        }
+        live.insert(id, handle);
+    }
+    let (shared2, on_connect) = (shared.clone(), on_connect.clone());
+    let spawned = thread::Builder::new()
+        .name("agentio-ws-client".into())
+        .spawn(move || {
+            serve(stream, &shared2, on_connect.as_ref());
+            shared2.live().remove(&id);
+            let _ = shared2
+                .ended
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .send(());
+        });
+    match spawned {
+        Ok(handle) => threads.push(handle),
+        Err(_) => {
+            shared.live().remove(&id); // no thread for it: the socket closes
+        }
+    }
+}
+
+fn refuse_busy(stream: &mut TcpStream, timeout: Duration) {
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    // Read the request first, so closing does not reset the connection
+    // before the client has read the answer.
+    let _ = read_request(stream);
+    respond(
+        stream,
+        503,
+        "text/plain",
+        "server busy: too many connections\n",
+    );
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// One client, from its first byte to its close.
+fn serve(mut stream: TcpStream, shared: &Shared, on_connect: &OnConnect) {
+    let config = &shared.config;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(config.handshake_timeout));
+    let _ = stream.set_write_timeout(Some(config.write_timeout));
+    let Ok((request, rest)) = read_request(&mut stream) else {
+        respond(&mut stream, 400, "text/plain", "bad request\n");
+        return;
+    };
+    let key = match request.upgrade_key() {
+        Ok(key) => key.to_owned(),
+        Err(why) => {
+            match (&config.page, request.method(), request.path()) {
+                (Some(page), "GET" | "HEAD", "/") => {
+                    respond(&mut stream, 200, "text/html; charset=utf-8", page)
+                }
+                (_, _, "/") | (_, _, "/ws") => respond(&mut stream, 426, "text/plain", why),
+                _ => respond(&mut stream, 404, "text/plain", "not found\n"),
+            }
+            return;
+        }
+    };
+    if let Some(hook) = &config.hook {
+        if let Err(refusal) = hook(&request) {
+            respond(&mut stream, refusal.status, "text/plain", &refusal.reason);
+            return;
+        }
+    }
+    if accept(&mut stream, &key, &request).is_err() {
+        return;
+    }
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size))
+        .read_buffer_size(4 * 1024);
+    let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(ws_config));
+    let ws = Arc::new(IOWebsockets::new(
+        ws,
+        request,
+        config.input_timeout,
+        shared.stopping.clone(),
+    ));
+    let outcome = io::with_default(ws.clone(), || {
+        catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
+    });
+    let stopping = shared.stopping.load(Ordering::SeqCst);
+    match outcome {
+        Ok(Ok(())) if stopping => ws.close(CloseCode::Away, "server shutting down", None),
+        Ok(Ok(())) => ws.close(CloseCode::Normal, "", None),
+        Ok(Err(e)) if stopping => ws.close(CloseCode::Away, "server shutting down", Some(e)),
+        Ok(Err(e)) => ws.close(CloseCode::Error, "on_connect failed", Some(e)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            ws.close(
+                CloseCode::Error,
+                "on_connect panicked",
+                Some(format!("on_connect panicked: {detail}")),
+            );
+        }
+    }
+}

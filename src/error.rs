@@ -62,6 +62,8 @@ pub enum Error {
     ServerStopping,
     /// The websocket protocol failed.
     WebSocket(Box<tungstenite::Error>),
+    /// A thread agentio ran panicked (the string names it).
+    Panicked(String),
 }
 
 /// `Result` with agentio's [`Error`].
@@ -114,6 +116,7 @@ impl fmt::Display for Error {
             ),
             Error::ServerStopping => f.write_str("the server is shutting down"),
             Error::WebSocket(e) => write!(f, "websocket error: {e}"),
+            Error::Panicked(what) => write!(f, "{what} panicked (a bug: please report it)"),
             Error::AllAttemptsFailed(errors) => {
                 write!(f, "every configured model failed ({} attempts)", errors.len())?;
                 for (i, e) in errors.iter().enumerate() {
@@ -142,6 +145,7 @@ impl std::error::Error for Error {
             | Error::Cancelled
             | Error::InputTimeout(_)
             | Error::ServerStopping
+            | Error::Panicked(_)
             | Error::InputTooLong { .. }
             | Error::Api { .. }
             | Error::Protocol(_)

@@ -441,3 +441,46 @@ fn a_failing_stream_ends_the_chat_with_its_error() {
     assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
     assert_eq!(model.calls(), 0, "no model call for a reader that is gone");
 }
+
+#[test]
+fn run_delivers_events_in_order_and_takes_input_from_the_callers_thread() -> Result<()> {
+    let user = UserProxyAgent::new("user");
+    let bot = assistant(&["first answer", "second answer"]);
+    let response = agentio::agentchat::run(user, bot, "hello");
+    let mut kinds = Vec::new();
+    let mut answers = ["tell me more", "exit"].into_iter();
+    for event in response.events() {
+        if let Event::InputRequest(request) = &event {
+            assert_eq!(request.prompt, ALWAYS_PROMPT);
+            response.respond(answers.next().unwrap_or("exit"))?;
+        }
+        kinds.push(event.kind());
+    }
+    assert_eq!(
+        kinds,
+        [
+            "text",
+            "text",
+            "input_request",
+            "text",
+            "text",
+            "input_request",
+            "termination",
+            "run_completion"
+        ]
+    );
+    let result = response.wait()?;
+    assert_eq!(result.human_input, ["tell me more", "exit"]);
+    assert_eq!(result.summary, "second answer");
+    Ok(())
+}
+
+#[test]
+fn dropping_a_run_ends_the_chat_and_its_thread() {
+    let user = UserProxyAgent::new("user");
+    let bot = assistant(&["a"]);
+    let response = agentio::agentchat::run(user, bot, "hello");
+    let first = response.events().next();
+    assert!(matches!(first, Some(Event::Text(_))));
+    drop(response); // joins the thread: the pending input fails, the chat ends
+}

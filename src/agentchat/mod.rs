@@ -6,12 +6,14 @@
 //!   input check, tool calls, model, default reply.
 //! - [`ConversableAgent::initiate_chat`]: a two-agent chat, returning a
 //!   [`ChatResult`].
+//! - [`run`]: the chat on a background thread, its events over a channel.
 //! - [`Tool`], [`Toolbox`], [`register_function`]: Rust functions a model can
 //!   call, with their JSON schema and AutoGen's error texts for bad calls.
 
 mod agent;
 mod chat;
 mod reply;
+mod run;
 mod tools;
 
 pub use agent::{
@@ -19,4 +21,5 @@ pub use agent::{
     DEFAULT_SYSTEM_MESSAGE, HumanInputMode, TerminationCheck, UserProxyAgent, register_function,
 };
 pub use chat::{ChatCost, ChatOptions, ChatResult, Summariser, SummaryMethod};
+pub use run::{RunResponse, run};
 pub use tools::{ParamType, Tool, ToolRun, Toolbox, parse_arguments};

@@ -1,0 +1,90 @@
+//! The notebook chat served over a real websocket, with a client that drops
+//! mid-stream: the server stops reading the model and calls it no more.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use agentio::agentchat::{
+    ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent, register_function,
+};
+use agentio::io::websockets::ServerConfig;
+use agentio::io::{IOStream, IOWebsockets};
+use agentio::llm::{ConfigEntry, LlmConfig};
+use common::ws::{connect, send, text};
+use common::{MockServer, Reply, content_chunk, streamed_text, streamed_tool_call};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct City {
+    city: String,
+}
+
+#[test]
+fn a_client_that_drops_mid_stream_stops_the_model_calls() {
+    let poem: Vec<String> = (0..200)
+        .map(|i| content_chunk(&format!("word{i} ")))
+        .collect();
+    let mock = MockServer::start(vec![
+        streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#),
+        Reply::Slow(poem, Duration::from_millis(5)),
+        streamed_text(&["never requested"]),
+    ]);
+    let base_url = mock.base_url();
+    let server = IOWebsockets::run_server_in_thread(
+        ServerConfig::new("127.0.0.1", 0),
+        move |ws: &IOWebsockets| {
+            let message = ws.input("", false)?;
+            let config = LlmConfig::new(vec![
+                ConfigEntry::new("mock-model").base_url(base_url.clone()),
+            ])
+            .stream(true);
+            let mut chatbot = ConversableAgent::new("chatbot").llm_config(config);
+            let mut user_proxy = UserProxyAgent::new("user_proxy")
+                .human_input_mode(HumanInputMode::Never)
+                .max_consecutive_auto_reply(10);
+            let tool = Tool::new("weather_forecast", "Weather forecast for a city")
+                .param("city", ParamType::String, "city")
+                .function(|a: City| Ok::<_, String>(format!("Sunny in {}.", a.city)));
+            register_function(tool, &mut chatbot, &mut user_proxy);
+            user_proxy.initiate_chat(&mut chatbot, message).map(|_| ())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut ws = connect(server.uri());
+    send(
+        &mut ws,
+        "Check out the weather in Paris and write a poem about it.",
+    );
+    // Read until the poem has started streaming, then vanish.
+    let mut seen = 0;
+    while seen < 3 {
+        if text(&mut ws).starts_with("word") {
+            seen += 1;
+        }
+    }
+    drop(ws);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (server.connections() > 0 || !mock.client_left_early.load(Ordering::SeqCst))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        mock.client_left_early.load(Ordering::SeqCst),
+        "the model stream was dropped"
+    );
+    assert!(
+        mock.slow_events_written.load(Ordering::SeqCst) < 100,
+        "stopped early"
+    );
+    assert_eq!(server.connections(), 0, "the chat ended");
+    assert_eq!(
+        mock.received().len(),
+        2,
+        "no model call after the client left"
+    );
+}

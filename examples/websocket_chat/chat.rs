@@ -1,0 +1,178 @@
+//! The seed notebook's chat, served: each websocket connection reads the
+//! first message and runs `user_proxy` ↔ `chatbot` (with `weather_forecast`)
+//! on that connection's stream. Shared by `main.rs` and the end-to-end test.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use agentio::agentchat::{
+    ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent, register_function,
+};
+use agentio::io::websockets::{ServerConfig, WebsocketServer};
+use agentio::io::{IOStream, IOWebsockets};
+use agentio::llm::{ConfigEntry, LlmConfig, ModelClient, ReplayClient, config_list_from_json};
+use serde::Deserialize;
+
+/// The chat page, served at `/` on the websocket's port.
+pub const PAGE: &str = include_str!("page.html");
+
+/// Where the chatbot's replies come from.
+#[derive(Debug, Clone)]
+pub enum Model {
+    /// A real OpenAI-compatible endpoint (or several, tried in order).
+    Config(LlmConfig),
+    /// The built-in replay model: a tool call, then a streamed poem.
+    Replay,
+}
+
+impl Model {
+    /// `OAI_CONFIG_LIST` (a path or JSON, AutoGen's semantics) if set, else
+    /// `OPENAI_API_KEY` (+ `OPENAI_BASE_URL`, `OPENAI_MODEL`), else replay.
+    pub fn from_env() -> agentio::Result<Model> {
+        if std::env::var_os("OAI_CONFIG_LIST").is_some() {
+            let list = config_list_from_json("OAI_CONFIG_LIST", ".", None)?;
+            return Ok(Model::Config(LlmConfig::new(list)));
+        }
+        Ok(match ConfigEntry::from_env() {
+            Some(entry) => Model::Config(LlmConfig::new(vec![entry])),
+            None => Model::Replay,
+        })
+    }
+
+    /// One line saying which model answers.
+    pub fn describe(&self) -> String {
+        match self {
+            Model::Config(config) => {
+                let models: Vec<&str> = config
+                    .config_list
+                    .iter()
+                    .map(|e| e.model.as_str())
+                    .collect();
+                format!("model: {} (from your configuration)", models.join(", "))
+            }
+            Model::Replay => "model: the built-in replay model (offline; set OAI_CONFIG_LIST or \
+                              OPENAI_API_KEY to use a real one)"
+                .to_owned(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct City {
+    city: String,
+}
+
+/// The notebook's tool.
+pub fn weather_forecast() -> Tool {
+    Tool::new("weather_forecast", "Weather forecast for a city")
+        .param("city", ParamType::String, "city")
+        .function(|args: City| {
+            Ok::<_, String>(format!(
+                "The weather forecast for {} at {} is sunny.",
+                args.city,
+                now_utc()
+            ))
+        })
+}
+
+/// The replay model's script for `message`: a `weather_forecast` call for the
+/// city named after "in", then a 200-word poem, one word per chunk, ending in
+/// TERMINATE.
+pub fn replay_model(message: &str) -> ReplayClient {
+    let city = message
+        .split_whitespace()
+        .skip_while(|w| !w.eq_ignore_ascii_case("in"))
+        .nth(1)
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "Paris".to_owned());
+    ReplayClient::new()
+        .tool_call("weather_forecast", serde_json::json!({ "city": city }))
+        .text(poem(&city))
+}
+
+const VERSE: &str = "Beneath the {city} sky so bright and clear, the sunlight dances on the \
+    streets, golden rays on rooftops near, no hint of cloud or hint of rain. Cafes hum along \
+    the boulevard, flowers bloom in every square, the city wears its sunny guard, warm and \
+    gentle is the air.";
+
+/// 199 words of verse and "TERMINATE", as stream chunks.
+fn poem(city: &str) -> Vec<String> {
+    let verse = VERSE.replace("{city}", city);
+    let words: Vec<&str> = verse.split_whitespace().collect();
+    let mut chunks: Vec<String> = words
+        .iter()
+        .cycle()
+        .take(199)
+        .enumerate()
+        .map(|(i, w)| {
+            if (i + 1) % 8 == 0 {
+                format!("{w}\n")
+            } else {
+                format!("{w} ")
+            }
+        })
+        .collect();
+    chunks.push("\nTERMINATE".to_owned());
+    chunks
+}
+
+/// The date and time in UTC, like Python's `datetime.now()` prints it.
+fn now_utc() -> String {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let (days, secs) = ((since.as_secs() / 86_400) as i64, since.as_secs() % 86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        since.subsec_micros()
+    )
+}
+
+/// One connection's chat: the notebook's `on_connect`.
+pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
+    let message = ws.input("", false)?;
+    let chatbot = ConversableAgent::new("chatbot").system_message(
+        "You are a helpful assistant. Use the tools you are given. \
+         Reply TERMINATE when the task is done.",
+    );
+    let mut chatbot = match model {
+        Model::Config(config) => chatbot.llm_config(config.clone().stream(true)),
+        Model::Replay => {
+            let client: Arc<dyn ModelClient> = Arc::new(replay_model(&message));
+            chatbot.model_client(client).stream(true)
+        }
+    };
+    let mut user_proxy = UserProxyAgent::new("user_proxy")
+        .system_message("A proxy for the user.")
+        .human_input_mode(HumanInputMode::Never)
+        .max_consecutive_auto_reply(10)
+        .is_termination_msg(|m| m.text().trim_end().ends_with("TERMINATE"));
+    register_function(weather_forecast(), &mut chatbot, &mut user_proxy);
+    user_proxy.initiate_chat(&mut chatbot, message).map(|_| ())
+}
+
+/// Serves the page at `/` and the chat at `/ws` (any path works for
+/// websocket clients) on `host:port`.
+pub fn serve(host: &str, port: u16, model: Model) -> agentio::Result<WebsocketServer> {
+    let config = ServerConfig::new(host, port).page(PAGE);
+    IOWebsockets::run_server_in_thread(config, move |ws: &IOWebsockets| on_connect(ws, &model))
+}
+
+/// The page's URL.
+pub fn page_url(server: &WebsocketServer) -> String {
+    format!("{}/", server.uri().replacen("ws://", "http://", 1))
+}

@@ -1,0 +1,189 @@
+//! The chat page in a real browser: headless Chromium, driven over the
+//! DevTools protocol, loads the websocket example's page, sends a message,
+//! and the test reads what the page shows.
+//!
+//! Skipped (with a note) when Chromium is not installed, unless
+//! `AGENTIO_REQUIRE_BROWSER` is set, as `.ci/run` does after installing it.
+
+#[path = "../examples/websocket_chat/chat.rs"]
+#[allow(dead_code)] // main.rs uses the rest
+mod chat;
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A DevTools connection to one page.
+struct Cdp {
+    ws: WebSocket<MaybeTlsStream<std::net::TcpStream>>,
+    next_id: u64,
+    session: Option<String>,
+}
+
+impl Cdp {
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut command = json!({"id": id, "method": method, "params": params});
+        if let Some(session) = &self.session {
+            command["sessionId"] = json!(session);
+        }
+        self.ws
+            .send(Message::text(command.to_string()))
+            .unwrap_or_else(|e| panic!("send {method}: {e}"));
+        loop {
+            let frame = self
+                .ws
+                .read()
+                .unwrap_or_else(|e| panic!("read {method}: {e}"));
+            let Message::Text(text) = frame else { continue };
+            let reply: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+            if reply["id"] == id {
+                assert!(reply.get("error").is_none(), "{method}: {reply}");
+                return reply["result"].clone();
+            }
+        }
+    }
+
+    fn eval(&mut self, expression: &str) -> Value {
+        let result = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true}),
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Evaluates `expression` until it is true, at most 20 s.
+    fn wait_for(&mut self, what: &str, expression: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.eval(expression) != json!(true) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; page: {}",
+                self.eval("document.body.innerText")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+struct Browser {
+    child: Child,
+    profile: std::path::PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Starts headless Chromium; returns it and its DevTools websocket URL.
+fn launch() -> (Browser, String) {
+    let profile = std::env::temp_dir().join(format!("agentio-chromium-{}", std::process::id()));
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("about:blank")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {CHROMIUM}: {e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let browser = Browser { child, profile };
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("Chromium did not report its DevTools address"));
+    (browser, url)
+}
+
+#[test]
+fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
+    if !std::path::Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var_os("AGENTIO_REQUIRE_BROWSER").is_none(),
+            "AGENTIO_REQUIRE_BROWSER is set but {CHROMIUM} is missing"
+        );
+        eprintln!("note: {CHROMIUM} is not installed; the browser test did not run");
+        return;
+    }
+    let server = chat::serve("127.0.0.1", 0, chat::Model::Replay).unwrap_or_else(|e| panic!("{e}"));
+    let (_browser, devtools) = launch();
+    let (ws, _) = tungstenite::connect(devtools.as_str()).unwrap_or_else(|e| panic!("{e}"));
+    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+    }
+    let mut cdp = Cdp {
+        ws,
+        next_id: 0,
+        session: None,
+    };
+    let target = cdp.call(
+        "Target.createTarget",
+        json!({"url": chat::page_url(&server)}),
+    );
+    let attached = cdp.call(
+        "Target.attachToTarget",
+        json!({"targetId": target["targetId"], "flatten": true}),
+    );
+    cdp.session = attached["sessionId"].as_str().map(str::to_owned);
+
+    cdp.wait_for(
+        "the page to ask for input",
+        "document.getElementById('reply') && !document.getElementById('reply').disabled",
+    );
+    cdp.eval(
+        "document.getElementById('reply').value = 'Check out the weather in Paris and write a poem about it.'; \
+         document.getElementById('composer').requestSubmit(); true",
+    );
+    cdp.wait_for(
+        "the chat to end",
+        "document.body.innerText.includes('chat ended')",
+    );
+
+    let tool_calls = cdp.eval("[...document.querySelectorAll('.msg.tool')].filter(n => n.innerText.includes('calls weather_forecast')).length");
+    assert_eq!(tool_calls, json!(1), "the tool call is shown as such");
+    let results = cdp.eval("[...document.querySelectorAll('.msg.tool')].filter(n => n.innerText.includes('is sunny')).length");
+    assert_eq!(results, json!(1), "the tool result is shown");
+    let poems = cdp.eval("[...document.querySelectorAll('.msg .body')].filter(n => n.textContent.includes('TERMINATE')).map(n => n.textContent)");
+    let poems = poems.as_array().cloned().unwrap_or_default();
+    assert_eq!(poems.len(), 1, "the streamed poem is shown once: {poems:?}");
+    let poem = poems[0].as_str().unwrap_or("");
+    assert!(poem.starts_with("Beneath the Paris sky"), "{poem}");
+    assert_eq!(poem.split_whitespace().count(), 200);
+    let streaming_left = cdp.eval("document.querySelectorAll('.streaming').length");
+    assert_eq!(
+        streaming_left,
+        json!(0),
+        "the streamed bubble was finalised"
+    );
+}

@@ -59,6 +59,7 @@ fn mock_config(mock: &MockServer) -> LlmConfig {
             .api_key("sk-test")
             .base_url(mock.base_url()),
     ])
+    .cache_seed(None)
 }
 
 #[test]
@@ -108,9 +109,15 @@ fn the_notebook_chat_in_text_mode_is_autogens_frames() -> Result<()> {
         .cost
         .usage_including_cached_inference
         .usages
+        .clone()
         .unwrap_or_default();
     assert_eq!(usage.len(), 1);
     assert_eq!(usage[0].total_tokens, 25 + 14);
+    let summary = result.cost.usage_summary().to_string();
+    assert!(
+        summary.contains("* Model 'mock-model': cost: 0.0, prompt_tokens: 30, completion_tokens: 9, total_tokens: 39\n"),
+        "{summary}"
+    );
 
     // What the model saw on its second call: system, user, tool call, tool result.
     let requests = mock.received();

@@ -39,7 +39,8 @@ fn a_client_that_drops_mid_stream_stops_the_model_calls() {
             let config = LlmConfig::new(vec![
                 ConfigEntry::new("mock-model").base_url(base_url.clone()),
             ])
-            .stream(true);
+            .stream(true)
+            .cache_seed(None);
             let mut chatbot = ConversableAgent::new("chatbot").llm_config(config);
             let mut user_proxy = UserProxyAgent::new("user_proxy")
                 .human_input_mode(HumanInputMode::Never)

@@ -32,6 +32,7 @@ fn config(servers: &[&MockServer]) -> LlmConfig {
     )
     .timeout(Duration::from_secs(5))
     .max_retry_wait(Duration::from_millis(50))
+    .cache_seed(None)
 }
 
 fn ask(stream: bool) -> ChatRequest {
@@ -457,8 +458,70 @@ fn usage_and_cost_follow_the_configured_price() -> Result<()> {
     let entry = ConfigEntry::new("mock-model")
         .base_url(mock.base_url())
         .price(0.01, 0.03);
-    let client = OpenAIWrapper::new(LlmConfig::new(vec![entry]))?;
+    let client = OpenAIWrapper::new(LlmConfig::new(vec![entry]).cache_seed(None))?;
     let reply = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)))?;
     assert!((reply.cost - 0.025).abs() < 1e-12, "{}", reply.cost);
+    Ok(())
+}
+
+fn temp_cache(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("agentio-cache-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn a_second_identical_call_is_answered_from_the_disk_cache() -> Result<()> {
+    let root = temp_cache("hit");
+    let mock = MockServer::start(vec![streamed_text(&["cached ", "answer"])]);
+    let config = config(&[&mock]).cache_seed(Some(7)).cache_root(&root);
+    let first = io::with_default(Arc::new(IOBuffer::new()), || {
+        OpenAIWrapper::new(config.clone())?.create(&ask(true))
+    })?;
+    assert!(!first.cached);
+    // A new client, as in a rerun of the program.
+    let buffer = Arc::new(IOBuffer::new());
+    let second = io::with_default(buffer.clone(), || {
+        OpenAIWrapper::new(config.clone())?.create(&ask(true))
+    })?;
+    assert!(second.cached);
+    assert_eq!(second.message.text(), "cached answer");
+    assert_eq!(
+        stream_events(&buffer),
+        ["cached answer"],
+        "a cached reply still reaches the stream"
+    );
+    assert_eq!(mock.received().len(), 1, "the model was called once");
+    assert!(root.join("7").is_dir());
+    let _ = std::fs::remove_dir_all(root);
+    Ok(())
+}
+
+#[test]
+fn a_corrupt_cache_entry_is_a_miss_and_is_replaced() -> Result<()> {
+    let root = temp_cache("corrupt");
+    let mock = MockServer::start(vec![streamed_text(&["fresh"]), streamed_text(&["unused"])]);
+    let config = config(&[&mock]).cache_seed(Some(1)).cache_root(&root);
+    let wrapper = OpenAIWrapper::new(config)?;
+    let client = OpenAIClient::new(
+        ConfigEntry::new("mock-model")
+            .api_key("sk-test")
+            .base_url(mock.base_url()),
+        wrapper.config(),
+    );
+    let key = agentio::llm::DiskCache::key(&client.body(&ask(true)));
+    std::fs::create_dir_all(root.join("1")).map_err(Error::Io)?;
+    std::fs::write(
+        root.join("1").join(format!("{key}.json")),
+        b"{\"message\": trunc",
+    )
+    .map_err(Error::Io)?;
+    let reply = io::with_default(Arc::new(IOBuffer::new()), || wrapper.create(&ask(true)))?;
+    assert_eq!(reply.message.text(), "fresh");
+    assert!(!reply.cached);
+    let again = io::with_default(Arc::new(IOBuffer::new()), || wrapper.create(&ask(true)))?;
+    assert!(again.cached, "the corrupt entry was replaced");
+    assert_eq!(mock.received().len(), 1);
+    let _ = std::fs::remove_dir_all(root);
     Ok(())
 }

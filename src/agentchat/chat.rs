@@ -104,6 +104,19 @@ pub struct ChatCost {
     pub usage_excluding_cached_inference: ModelUsageSummary,
 }
 
+impl ChatCost {
+    /// The cost as a `usage_summary` event (mode both), which prints as
+    /// AutoGen's `print_usage_summary()`: send it to a stream to show it.
+    pub fn usage_summary(&self) -> Event {
+        Event::UsageSummary(crate::io::UsageSummaryEvent {
+            uuid: Uuid::new_v4(),
+            actual: self.usage_excluding_cached_inference.clone(),
+            total: self.usage_including_cached_inference.clone(),
+            mode: crate::io::UsageMode::Both,
+        })
+    }
+}
+
 /// What a finished chat produced.
 #[derive(Debug, Clone)]
 pub struct ChatResult {

@@ -136,6 +136,10 @@ pub struct LlmConfig {
     pub max_retries: u32,
     /// The longest wait between two retries, whatever the server asks (default 30 s).
     pub max_retry_wait: Duration,
+    /// The seed of the disk cache (default 41, as AutoGen); `None` disables it.
+    pub cache_seed: Option<u64>,
+    /// Where cache seeds keep their entries (default `.cache`).
+    pub cache_root: std::path::PathBuf,
 }
 
 impl LlmConfig {
@@ -150,6 +154,8 @@ impl LlmConfig {
             connect_timeout: Duration::from_secs(10),
             max_retries: 2,
             max_retry_wait: Duration::from_secs(30),
+            cache_seed: Some(41),
+            cache_root: ".cache".into(),
         }
     }
 
@@ -186,6 +192,18 @@ impl LlmConfig {
     /// Sets the retries per endpoint.
     pub fn max_retries(mut self, retries: u32) -> LlmConfig {
         self.max_retries = retries;
+        self
+    }
+
+    /// Sets the cache seed; `None` turns the disk cache off.
+    pub fn cache_seed(mut self, seed: Option<u64>) -> LlmConfig {
+        self.cache_seed = seed;
+        self
+    }
+
+    /// Sets the directory that holds the cache seeds.
+    pub fn cache_root(mut self, root: impl Into<std::path::PathBuf>) -> LlmConfig {
+        self.cache_root = root.into();
         self
     }
 

@@ -11,6 +11,7 @@
 //!
 //! This layer knows nothing of agents.
 
+mod cache;
 mod chunks;
 mod client;
 mod config;
@@ -21,6 +22,7 @@ mod sse;
 mod tool_calls;
 mod wrapper;
 
+pub use cache::DiskCache;
 pub use chunks::ChunkAssembler;
 pub use client::{ChatRequest, ChatResponse, ModelClient, Usage};
 pub use config::{

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::io::{self, Event, IOStream, Uuid};
-use crate::llm::{ChatRequest, ChatResponse, LlmConfig, ModelClient, OpenAIClient};
+use crate::llm::{ChatRequest, ChatResponse, DiskCache, LlmConfig, ModelClient, OpenAIClient};
 use crate::{Error, Result};
 
 /// AutoGen's `OpenAIWrapper`: one client per config entry, tried in order.
@@ -16,10 +16,14 @@ use crate::{Error, Result};
 /// `max_retry_wait`; then the next entry is tried. A streamed call is never
 /// retried once a fragment has reached the user. When every entry fails, the
 /// error lists every attempt's.
+///
+/// With a `cache_seed` (AutoGen's default 41), replies are kept on disk and an
+/// identical request is answered from there without calling the model.
 #[derive(Debug, Clone)]
 pub struct OpenAIWrapper {
     clients: Vec<OpenAIClient>,
     config: LlmConfig,
+    cache: Option<DiskCache>,
 }
 
 impl OpenAIWrapper {
@@ -35,7 +39,14 @@ impl OpenAIWrapper {
             .iter()
             .map(|entry| OpenAIClient::new(entry.clone(), &config))
             .collect();
-        Ok(OpenAIWrapper { clients, config })
+        let cache = config
+            .cache_seed
+            .map(|seed| DiskCache::new(&config.cache_root, seed));
+        Ok(OpenAIWrapper {
+            clients,
+            config,
+            cache,
+        })
     }
 
     /// The configuration.
@@ -52,13 +63,29 @@ impl ModelClient for OpenAIWrapper {
         request.max_tokens = request.max_tokens.or(self.config.max_tokens);
         let mut errors = Vec::new();
         for client in &self.clients {
+            let key = self
+                .cache
+                .as_ref()
+                .map(|_| DiskCache::key(&client.body(&request)));
+            if let (Some(cache), Some(key)) = (&self.cache, &key) {
+                let out = request.stream.then(io::get_default);
+                if let Some(reply) = cache.get(key, out.as_deref())? {
+                    return Ok(reply);
+                }
+            }
             for attempt in 0..=self.config.max_retries {
                 let watch = Arc::new(Watch {
                     inner: io::get_default(),
                     sent: AtomicBool::new(false),
                 });
                 let error = match io::with_default(watch.clone(), || client.create(&request)) {
-                    Ok(reply) => return Ok(reply),
+                    Ok(reply) => {
+                        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+                            // A cache that cannot be written only costs money.
+                            let _ = cache.put(key, &reply);
+                        }
+                        return Ok(reply);
+                    }
                     Err(error) => error,
                 };
                 // Errors of the stream (its reader is gone) end the call; so

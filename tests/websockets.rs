@@ -392,3 +392,53 @@ fn bad_json_in_events_mode_gets_an_error_event_and_the_connection_goes_on() {
     assert_eq!(kinds, ["error", "error", "print"]);
     assert_eq!(frames[2]["content"]["objects"], json!(["hello", "Ada"]));
 }
+
+#[test]
+fn a_client_that_stops_answering_pings_is_gone_after_the_idle_timeout() {
+    let (done, ended) = mpsc::channel();
+    let config = local()
+        .idle_timeout(Duration::from_millis(300))
+        .input_timeout(Some(Duration::from_secs(30)));
+    let server = IOWebsockets::run_server_in_thread(config, move |ws: &IOWebsockets| {
+        let result = ws.input("", false);
+        let _ = done.send(result.map_err(|e| e.to_string()));
+        Ok::<_, Error>(())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let _silent = connect(server.uri()); // never reads, so never answers a ping
+    let start = Instant::now();
+    let result = ended.recv_timeout(Duration::from_secs(5));
+    assert_eq!(
+        result.ok(),
+        Some(Err(
+            "the websocket client has gone; stop the work for it".to_owned()
+        ))
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // A client that reads (and so answers pings) may think for longer.
+    let (done, answered) = mpsc::channel();
+    let config = local().idle_timeout(Duration::from_millis(200));
+    let server = IOWebsockets::run_server_in_thread(config, move |ws: &IOWebsockets| {
+        let _ = done.send(ws.input("", false).map_err(|e| e.to_string()));
+        Ok::<_, Error>(())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut thinking = connect(server.uri());
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = thinking.get_mut() {
+        let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
+    }
+    let until = Instant::now() + Duration::from_millis(700);
+    while Instant::now() < until {
+        let _ = thinking.read(); // answers pings; times out otherwise
+    }
+    send(&mut thinking, "late but alive");
+    assert_eq!(
+        answered.recv_timeout(Duration::from_secs(5)).ok(),
+        Some(Ok("late but alive".to_owned()))
+    );
+}

@@ -48,6 +48,7 @@ pub struct ServerConfig {
     pub(crate) max_connections: usize,
     pub(crate) handshake_timeout: Duration,
     pub(crate) input_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Duration,
     pub(crate) write_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
     pub(crate) page: Option<Arc<str>>,
@@ -63,6 +64,7 @@ impl fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("input_timeout", &self.input_timeout)
+            .field("idle_timeout", &self.idle_timeout)
             .field("write_timeout", &self.write_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("page", &self.page.as_ref().map(|p| p.len()))
@@ -81,7 +83,7 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// A config for `host:port` (port 0: any free port) with the defaults:
     /// 4 MiB messages, 1,024 connections, 10 s handshake, 5 min input wait,
-    /// 10 s write timeout, 2 s shutdown grace.
+    /// 60 s idle, 10 s write timeout, 2 s shutdown grace.
     pub fn new(host: impl Into<String>, port: u16) -> ServerConfig {
         ServerConfig {
             host: host.into(),
@@ -90,6 +92,7 @@ impl ServerConfig {
             max_connections: 1024,
             handshake_timeout: Duration::from_secs(10),
             input_timeout: Some(Duration::from_secs(300)),
+            idle_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(2),
             page: None,
@@ -119,6 +122,14 @@ impl ServerConfig {
     /// How long `input` waits for the client's answer (`None`: forever).
     pub fn input_timeout(mut self, timeout: Option<Duration>) -> ServerConfig {
         self.input_timeout = timeout;
+        self
+    }
+
+    /// How long a client may stay silent (not even answering the server's
+    /// pings, sent every half of it) while the server waits for its input,
+    /// before it counts as gone.
+    pub fn idle_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.idle_timeout = timeout;
         self
     }
 

@@ -38,6 +38,7 @@ pub struct IOWebsockets {
     request: Request,
     events: bool,
     input_timeout: Option<Duration>,
+    idle_timeout: Duration,
     stopping: Arc<AtomicBool>,
 }
 
@@ -66,6 +67,7 @@ impl IOWebsockets {
         ws: WebSocket<TcpStream>,
         request: Request,
         input_timeout: Option<Duration>,
+        idle_timeout: Duration,
         stopping: Arc<AtomicBool>,
     ) -> IOWebsockets {
         IOWebsockets {
@@ -80,6 +82,7 @@ impl IOWebsockets {
             }),
             request,
             input_timeout,
+            idle_timeout,
             stopping,
         }
     }
@@ -175,6 +178,15 @@ impl Inner {
         let socket = self.ws.get_mut();
         let _ = socket.write_all(&frame);
         let _ = socket.flush();
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        self.ws
+            .send(Message::Ping(Default::default()))
+            .map_err(|e| {
+                self.closed = true;
+                ws_error(e)
+            })
     }
 
     fn write(&mut self, text: String) -> Result<()> {
@@ -314,6 +326,11 @@ impl IOStream for IOWebsockets {
             inner.write(prompt.to_owned())?;
         }
         let deadline = self.input_timeout.map(|t| Instant::now() + t);
+        // While it waits, the server pings; a client silent for the idle
+        // timeout (no pong either) is gone, even if TCP does not say so.
+        let ping_every = self.idle_timeout / 2;
+        let mut heard = Instant::now();
+        let mut next_ping = heard + ping_every;
         loop {
             if let Some(answer) = inner.pending.pop_front() {
                 return Ok(answer);
@@ -329,18 +346,35 @@ impl IOStream for IOWebsockets {
                     Error::ConnectionClosed
                 });
             }
-            let wait = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
+            let now = Instant::now();
+            if now.duration_since(heard) >= self.idle_timeout {
+                inner.closed = true;
+                return Err(Error::ConnectionClosed);
+            }
+            if now >= next_ping {
+                next_ping = now + ping_every;
+                inner.ping()?;
+            }
+            let mut wait = next_ping.saturating_duration_since(now);
+            if let Some(deadline) = deadline {
+                match deadline.checked_duration_since(now) {
+                    Some(left) if !left.is_zero() => wait = wait.min(left),
                     _ => return Err(Error::InputTimeout(self.input_timeout.unwrap_or_default())),
-                },
-                None => None,
-            };
-            if inner.ws.get_ref().set_read_timeout(wait).is_err() {
+                }
+            }
+            if inner
+                .ws
+                .get_ref()
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+                .is_err()
+            {
                 return Err(Error::ConnectionClosed);
             }
             match inner.ws.read() {
-                Ok(message) => inner.take(message, self.events),
+                Ok(message) => {
+                    heard = Instant::now();
+                    inner.take(message, self.events);
+                }
                 Err(tungstenite::Error::Io(e))
                     if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
                 {

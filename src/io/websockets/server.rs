@@ -350,6 +350,7 @@ fn serve(mut stream: TcpStream, shared: &Shared, on_connect: &OnConnect) {
         ws,
         request,
         config.input_timeout,
+        config.idle_timeout,
         shared.stopping.clone(),
     ));
     let outcome = io::with_default(ws.clone(), || {

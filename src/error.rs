@@ -33,6 +33,8 @@ pub enum Error {
         code: Option<String>,
         /// How long the server asked to wait before retrying, if it said.
         retry_after: Option<std::time::Duration>,
+        /// The server's `x-should-retry` verdict, if it gave one.
+        should_retry: Option<bool>,
     },
     /// The model server could not be reached or the exchange failed
     /// (connection refused, TLS, timeout before the response).
@@ -167,6 +169,7 @@ impl Error {
             message,
             code: error.get("code").and_then(code_text),
             retry_after: None,
+            should_retry: None,
         }
     }
 }

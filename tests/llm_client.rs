@@ -525,3 +525,32 @@ fn a_corrupt_cache_entry_is_a_miss_and_is_replaced() -> Result<()> {
     let _ = std::fs::remove_dir_all(root);
     Ok(())
 }
+
+#[test]
+fn x_should_retry_overrides_the_status_rules() -> Result<()> {
+    let mock = MockServer::start(vec![
+        Reply::Status(
+            400,
+            vec![
+                ("x-should-retry".into(), "true".into()),
+                ("retry-after".into(), "0".into()),
+            ],
+            "odd".into(),
+        ),
+        streamed_text(&["ok"]),
+    ]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let reply = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)))?;
+    assert_eq!(reply.message.text(), "ok");
+    assert_eq!(mock.received().len(), 2);
+
+    let mock = MockServer::start(vec![Reply::Status(
+        503,
+        vec![("x-should-retry".into(), "false".into())],
+        "down".into(),
+    )]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    assert!(client.create(&ask(false)).is_err());
+    assert_eq!(mock.received().len(), 1, "the server said not to retry");
+    Ok(())
+}

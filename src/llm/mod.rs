@@ -18,6 +18,7 @@ mod config;
 mod message;
 mod openai;
 mod replay;
+mod retry;
 mod sse;
 mod tool_calls;
 mod wrapper;

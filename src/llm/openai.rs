@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::io::get_default;
 use crate::llm::chunks::ChunkAssembler;
+use crate::llm::retry;
 use crate::llm::sse::SseReader;
 use crate::llm::{ChatRequest, ChatResponse, ConfigEntry, LlmConfig, ModelClient, OPENAI_BASE_URL};
 use crate::{Error, Result};
@@ -106,14 +107,26 @@ impl ModelClient for OpenAIClient {
         }
         let response = call.send(&body[..]).map_err(|e| Error::Http(Box::new(e)))?;
         let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = retry::retry_after(
+            header("retry-after-ms").as_deref(),
+            header("retry-after").as_deref(),
+            std::time::SystemTime::now(),
+        );
+        let should_retry = retry::should_retry(header("x-should-retry").as_deref());
         let reader = response
             .into_body()
             .into_with_config()
             .limit(u64::MAX)
             .reader();
         if !(200..300).contains(&status) {
-            return Err(api_error(status, reader, retry_after));
+            return Err(api_error(status, reader, retry_after, should_retry));
         }
         let mut assembler = ChunkAssembler::new();
         if request.stream {
@@ -180,7 +193,12 @@ fn read_stream(reader: impl Read, assembler: &mut ChunkAssembler) -> Result<()> 
 
 /// The error a non-2xx response carries: the server's `error.message` when
 /// the body is OpenAI's error JSON, else the body itself.
-fn api_error(status: u16, reader: impl Read, retry_after: Option<Duration>) -> Error {
+fn api_error(
+    status: u16,
+    reader: impl Read,
+    retry_after: Option<Duration>,
+    should_retry: Option<bool>,
+) -> Error {
     let mut body = Vec::new();
     let _ = reader.take(MAX_ERROR_BODY).read_to_end(&mut body);
     let text = String::from_utf8_lossy(&body).trim().to_owned();
@@ -203,20 +221,6 @@ fn api_error(status: u16, reader: impl Read, retry_after: Option<Duration>) -> E
             .and_then(|e| e.get("code"))
             .and_then(crate::error::code_text),
         retry_after,
+        should_retry,
     }
-}
-
-/// `retry-after-ms`, else `retry-after` in seconds.
-fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
-    }
-    let secs = header("retry-after").and_then(|v| v.parse::<f64>().ok())?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }

@@ -11,8 +11,8 @@ use crate::{Error, Result};
 /// AutoGen's `OpenAIWrapper`: one client per config entry, tried in order.
 ///
 /// Each entry is retried on 408, 409, 429 (not `insufficient_quota`), 5xx and
-/// transport errors, waiting what the server asks (`retry-after-ms`,
-/// `retry-after`) or `min(0.5 · 2ⁿ, 8)` s with jitter, never longer than
+/// transport errors (or as the server's `x-should-retry` says), waiting what
+/// the server asks (`retry-after-ms`, `retry-after` in seconds or as a date) or `min(0.5 · 2ⁿ, 8)` s with jitter, never longer than
 /// `max_retry_wait`; then the next entry is tried. A streamed call is never
 /// retried once a fragment has reached the user. When every entry fails, the
 /// error lists every attempt's.
@@ -119,6 +119,15 @@ fn is_model_error(error: &Error) -> bool {
 /// How long to wait before retrying, or `None` when retrying cannot help.
 fn retry_wait(error: &Error, attempt: u32, max: Duration) -> Option<Duration> {
     let asked = match error {
+        Error::Api {
+            should_retry: Some(false),
+            ..
+        } => return None,
+        Error::Api {
+            should_retry: Some(true),
+            retry_after,
+            ..
+        } => *retry_after,
         Error::Api {
             code: Some(code), ..
         } if code == "insufficient_quota" => return None,

@@ -174,6 +174,15 @@ impl Error {
     }
 }
 
+/// The message a panic carried (`panic!("…")`), for reporting it to a peer.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
 /// An error `code`, a string or (llama.cpp) an integer.
 pub(crate) fn code_text(code: &serde_json::Value) -> Option<String> {
     match code {

@@ -230,7 +230,12 @@ impl Tool {
     /// function gives `"Error: {e}"`.
     pub fn run(&self, arguments: Value) -> ToolRun {
         let outcome = catch_unwind(AssertUnwindSafe(|| (self.function)(arguments.clone())))
-            .unwrap_or_else(|panic| Err(panic_message(panic.as_ref())));
+            .unwrap_or_else(|panic| {
+                Err(format!(
+                    "the tool panicked: {}",
+                    crate::error::panic_message(panic.as_ref())
+                ))
+            });
         match outcome {
             Ok(content) => ToolRun {
                 arguments,
@@ -276,15 +281,6 @@ fn format_json_str(text: &str) -> String {
         }
     }
     out
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let detail = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    format!("the tool panicked: {detail}")
 }
 
 /// Tools by name: what a caller advertises to its model and an executor runs.

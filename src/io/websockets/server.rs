@@ -363,11 +363,7 @@ fn serve(mut stream: TcpStream, shared: &Shared, on_connect: &OnConnect) {
         Ok(Err(e)) if stopping => ws.close(CloseCode::Away, "server shutting down", Some(e)),
         Ok(Err(e)) => ws.close(CloseCode::Error, "on_connect failed", Some(e)),
         Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
+            let detail = crate::error::panic_message(panic.as_ref());
             ws.close(
                 CloseCode::Error,
                 "on_connect panicked",

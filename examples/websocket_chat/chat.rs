@@ -97,7 +97,7 @@ const VERSE: &str = "Beneath the {city} sky so bright and clear, the sunlight da
     gentle is the air.";
 
 /// 199 words of verse and "TERMINATE", as stream chunks.
-fn poem(city: &str) -> Vec<String> {
+pub fn poem(city: &str) -> Vec<String> {
     let verse = VERSE.replace("{city}", city);
     let words: Vec<&str> = verse.split_whitespace().collect();
     let mut chunks: Vec<String> = words

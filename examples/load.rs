@@ -75,8 +75,8 @@ fn run_server(base_url: String) {
             .base_url(base_url),
     ])
     .cache_seed(None);
-    let server =
-        chat::serve("127.0.0.1", 0, chat::Model::Config(config)).unwrap_or_else(|e| panic!("{e}"));
+    let model = chat::Model::config(config).unwrap_or_else(|e| panic!("{e}"));
+    let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
     println!("{}", server.uri());
     loop {
         std::thread::park();

@@ -10,7 +10,9 @@ use agentio::agentchat::{
 };
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets};
-use agentio::llm::{ConfigEntry, LlmConfig, ModelClient, ReplayClient, config_list_from_json};
+use agentio::llm::{
+    ConfigEntry, LlmConfig, ModelClient, OpenAIWrapper, ReplayClient, config_list_from_json,
+};
 use serde::Deserialize;
 
 /// The chat page, served at `/` on the websocket's port.
@@ -19,8 +21,9 @@ pub const PAGE: &str = include_str!("page.html");
 /// Where the chatbot's replies come from.
 #[derive(Debug, Clone)]
 pub enum Model {
-    /// A real OpenAI-compatible endpoint (or several, tried in order).
-    Config(LlmConfig),
+    /// A real OpenAI-compatible endpoint (or several, tried in order), one
+    /// client shared by every chat, so connections are reused.
+    Config(Arc<OpenAIWrapper>),
     /// The built-in replay model: a tool call, then a streamed poem.
     Replay,
 }
@@ -31,19 +34,27 @@ impl Model {
     pub fn from_env() -> agentio::Result<Model> {
         if std::env::var_os("OAI_CONFIG_LIST").is_some() {
             let list = config_list_from_json("OAI_CONFIG_LIST", ".", None)?;
-            return Ok(Model::Config(LlmConfig::new(list)));
+            return Model::config(LlmConfig::new(list));
         }
-        Ok(match ConfigEntry::from_env() {
-            Some(entry) => Model::Config(LlmConfig::new(vec![entry])),
-            None => Model::Replay,
-        })
+        match ConfigEntry::from_env() {
+            Some(entry) => Model::config(LlmConfig::new(vec![entry])),
+            None => Ok(Model::Replay),
+        }
+    }
+
+    /// A model from a configuration; streaming is turned on.
+    pub fn config(config: LlmConfig) -> agentio::Result<Model> {
+        Ok(Model::Config(Arc::new(OpenAIWrapper::new(
+            config.stream(true),
+        )?)))
     }
 
     /// One line saying which model answers.
     pub fn describe(&self) -> String {
         match self {
-            Model::Config(config) => {
-                let models: Vec<&str> = config
+            Model::Config(client) => {
+                let models: Vec<&str> = client
+                    .config()
                     .config_list
                     .iter()
                     .map(|e| e.model.as_str())
@@ -149,13 +160,11 @@ pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
         "You are a helpful assistant. Use the tools you are given. \
          Reply TERMINATE when the task is done.",
     );
-    let mut chatbot = match model {
-        Model::Config(config) => chatbot.llm_config(config.clone().stream(true)),
-        Model::Replay => {
-            let client: Arc<dyn ModelClient> = Arc::new(replay_model(&message));
-            chatbot.model_client(client).stream(true)
-        }
+    let client: Arc<dyn ModelClient> = match model {
+        Model::Config(client) => client.clone(),
+        Model::Replay => Arc::new(replay_model(&message)),
     };
+    let mut chatbot = chatbot.model_client(client).stream(true);
     let mut user_proxy = UserProxyAgent::new("user_proxy")
         .system_message("A proxy for the user.")
         .human_input_mode(HumanInputMode::Never)

@@ -4,6 +4,7 @@
 //!
 //! ```sh
 //! cargo run --release --example load -- --clients 64 --rounds 20
+//! cargo run --release --example load -- --idle 10000   # needs `ulimit -n` above 10,100
 //! ```
 //!
 //! Workload (the seed notebook): a client connects and sends one message; the
@@ -38,6 +39,8 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("--mock") => return run_mock(),
         Some("--serve") => return run_server(args.get(1).cloned().unwrap_or_default()),
+        Some("--serve-replay") => return run_replay_server(),
+        Some("--idle") => return idle(arg("--idle", 1000)),
         _ => {}
     }
     let (clients, rounds) = (arg("--clients", 64), arg("--rounds", 10));
@@ -81,6 +84,67 @@ fn run_server(base_url: String) {
     loop {
         std::thread::park();
     }
+}
+
+/// A server process on the replay model: every chat waits for its first message.
+fn run_replay_server() {
+    let config = agentio::io::websockets::ServerConfig::new("127.0.0.1", 0)
+        .max_connections(20_000)
+        .idle_timeout(Duration::from_secs(3600))
+        .input_timeout(None);
+    let server = chat::serve_with(config, chat::Model::Replay).unwrap_or_else(|e| panic!("{e}"));
+    println!("{}", server.uri());
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Idle capacity: `n` connections that say nothing; the server's RSS and
+/// threads before and after.
+fn idle(n: usize) {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let (mut server, uri) = spawn(&exe, &["--serve-replay"]);
+    let pid = server.id();
+    let status = |key: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let (rss0, threads0) = (status("VmRSS:"), status("Threads:"));
+    let start = Instant::now();
+    let mut open = Vec::with_capacity(n);
+    for i in 0..n {
+        match tungstenite::connect(format!("{uri}/ws")) {
+            Ok((ws, _)) => open.push(ws),
+            Err(e) => {
+                eprintln!("connection {i} failed: {e}");
+                break;
+            }
+        }
+    }
+    let took = start.elapsed();
+    // Let every handler reach its input() wait.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (status("Threads:") as usize) < threads0 as usize + open.len()
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (rss, threads) = (status("VmRSS:"), status("Threads:"));
+    let per = (rss.saturating_sub(rss0)) as f64 / open.len().max(1) as f64;
+    let report = json!({
+        "idle_connections": open.len(), "connect_all_s": took.as_secs_f64(),
+        "server_rss_mib": rss as f64 / 1024.0, "server_rss_kib_per_connection": per,
+        "server_threads": threads, "server_threads_before": threads0,
+    });
+    println!("{report}");
+    drop(open);
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// The mock process: answers a request whose last message is a tool result

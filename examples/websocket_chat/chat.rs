@@ -177,8 +177,14 @@ pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
 /// Serves the page at `/` and the chat at `/ws` (any path works for
 /// websocket clients) on `host:port`.
 pub fn serve(host: &str, port: u16, model: Model) -> agentio::Result<WebsocketServer> {
-    let config = ServerConfig::new(host, port).page(PAGE);
-    IOWebsockets::run_server_in_thread(config, move |ws: &IOWebsockets| on_connect(ws, &model))
+    serve_with(ServerConfig::new(host, port), model)
+}
+
+/// [`serve`] with your own limits.
+pub fn serve_with(config: ServerConfig, model: Model) -> agentio::Result<WebsocketServer> {
+    IOWebsockets::run_server_in_thread(config.page(PAGE), move |ws: &IOWebsockets| {
+        on_connect(ws, &model)
+    })
 }
 
 /// The page's URL.

@@ -118,6 +118,9 @@ fn idle(n: usize) {
     let start = Instant::now();
     let mut open = Vec::with_capacity(n);
     for i in 0..n {
+        if i % 1000 == 0 && i > 0 {
+            eprintln!("{i} open after {:.1} s", start.elapsed().as_secs_f64());
+        }
         match tungstenite::connect(format!("{uri}/ws")) {
             Ok((ws, _)) => open.push(ws),
             Err(e) => {
@@ -140,6 +143,7 @@ fn idle(n: usize) {
         "idle_connections": open.len(), "connect_all_s": took.as_secs_f64(),
         "server_rss_mib": rss as f64 / 1024.0, "server_rss_kib_per_connection": per,
         "server_threads": threads, "server_threads_before": threads0,
+        "server_cpu_s": usage(pid).0, "client_cpu_s": usage(std::process::id()).0,
     });
     println!("{report}");
     drop(open);

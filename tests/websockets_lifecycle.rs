@@ -5,9 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use agentio::Result;
 use agentio::io::websockets::ServerConfig;
 use agentio::io::{IOStream, IOWebsockets};
-use agentio::{Error, Result};
 use common::ws::{Got, connect, next, send, text};
 use tungstenite::protocol::frame::coding::CloseCode;
 
@@ -101,9 +101,38 @@ fn shutdown_and_churn_leave_no_thread_or_descriptor_behind() {
     eventually("descriptors back to the baseline", || {
         count("/proc/self/fd") <= fds
     });
+    // 3. A live connection costs the server one descriptor (the registry
+    //    shares the socket instead of duplicating it): 2 per pair here.
+    drop(server);
+    let fds = count("/proc/self/fd");
+    let server = IOWebsockets::run_server_in_thread(
+        ServerConfig::new("127.0.0.1", 0),
+        |ws: &IOWebsockets| -> Result<()> {
+            let first = ws.input("", false)?;
+            ws.print(&[&first], "", "", true)?;
+            ws.input("", false).map(|_| ()) // stays connected
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let held: Vec<_> = (0..50)
+        .map(|_| {
+            let mut ws = connect(server.uri());
+            send(&mut ws, "x");
+            assert_eq!(text(&mut ws), "x");
+            ws
+        })
+        .collect();
+    assert_eq!(server.connections(), 50);
+    let grown = count("/proc/self/fd").saturating_sub(fds);
+    assert!(
+        grown <= 2 * held.len() + 4,
+        "{grown} descriptors for {} connections",
+        held.len()
+    );
+    drop(held);
+    eventually("held connections to end", || server.connections() == 0);
     drop(server);
     eventually("no server thread left", || {
         count("/proc/self/task") <= threads_before
     });
-    let _ = Error::ConnectionClosed; // (the error type is part of the API under test)
 }

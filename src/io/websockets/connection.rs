@@ -43,7 +43,7 @@ pub struct IOWebsockets {
 }
 
 struct Inner {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<Socket>,
     pending: VecDeque<String>,
     cancelled: bool,
     closed: bool,
@@ -51,6 +51,32 @@ struct Inner {
     got_close: bool,
     /// Error events owed to the client for frames it got wrong.
     complaints: Vec<String>,
+}
+
+/// The client's socket, shared with the server's registry (which shuts it
+/// down on stop) without a second descriptor.
+pub(crate) struct Socket(pub(crate) Arc<TcpStream>);
+
+impl std::io::Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl std::io::Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+
+impl std::ops::Deref for Socket {
+    type Target = TcpStream;
+    fn deref(&self) -> &TcpStream {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -64,7 +90,7 @@ impl std::fmt::Debug for IOWebsockets {
 
 impl IOWebsockets {
     pub(crate) fn new(
-        ws: WebSocket<TcpStream>,
+        ws: WebSocket<Socket>,
         request: Request,
         input_timeout: Option<Duration>,
         idle_timeout: Duration,

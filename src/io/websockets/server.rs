@@ -15,6 +15,7 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+use crate::io::websockets::connection::Socket;
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::{IOWebsockets, ServerConfig};
 use crate::{Error, Result, io};
@@ -22,6 +23,9 @@ use crate::{Error, Result, io};
 /// What `on_connect` may be: a function of the connection's stream that
 /// returns `Ok(())` or an error to report to the client.
 type OnConnect = dyn Fn(&IOWebsockets) -> std::result::Result<(), String> + Send + Sync;
+
+/// How long the accept loop pauses after a failed accept (e.g. EMFILE).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 
 /// Refused connections wait here for the one thread that answers them 503.
 const REFUSAL_QUEUE: usize = 64;
@@ -51,7 +55,7 @@ struct Shared {
     config: ServerConfig,
     stopping: Arc<AtomicBool>,
     /// Live connections: a handle on each socket, to close it on shutdown.
-    live: Mutex<HashMap<u64, TcpStream>>,
+    live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     next_id: AtomicU64,
     /// Told each time a connection ends, so shutdown waits without polling.
@@ -60,7 +64,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn live(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+    fn live(&self) -> MutexGuard<'_, HashMap<u64, Arc<TcpStream>>> {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -233,8 +237,8 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, on_connect: Arc<OnCon
         thread::Builder::new()
             .name("agentio-ws-refuse".into())
             .spawn(move || {
-                for mut stream in refused {
-                    refuse_busy(&mut stream, timeout);
+                for stream in refused {
+                    refuse_busy(&stream, timeout);
                 }
             })
             .ok()
@@ -243,7 +247,12 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, on_connect: Arc<OnCon
         if shared.stopping.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(stream) = stream else { continue }; // e.g. too many open files: go on
+        let Ok(stream) = stream else {
+            // Out of descriptors (or memory): accepting again at once would
+            // spin; pause so connections can end and free some.
+            thread::sleep(ACCEPT_BACKOFF);
+            continue;
+        };
         admit(stream, &shared, &on_connect, &refuse);
     }
     drop(refuse);
@@ -261,19 +270,18 @@ fn admit(
 ) {
     let mut threads = shared.threads();
     threads.retain(|t| !t.is_finished());
-    let Ok(handle) = stream.try_clone() else {
-        return;
-    };
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    {
+    let stream = {
         let mut live = shared.live();
         if live.len() >= shared.config.max_connections {
             drop(live);
             let _ = refuse.try_send(stream); // queue full: just close it
             return;
         }
-        live.insert(id, handle);
-    }
+        let stream = Arc::new(stream);
+        live.insert(id, stream.clone());
+        stream
+    };
     let (shared2, on_connect) = (shared.clone(), on_connect.clone());
     let spawned = thread::Builder::new()
         .name("agentio-ws-client".into())
@@ -294,7 +302,7 @@ fn admit(
     }
 }
 
-fn refuse_busy(stream: &mut TcpStream, timeout: Duration) {
+fn refuse_busy(stream: &TcpStream, timeout: Duration) {
     let _ = stream.set_read_timeout(Some(timeout));
     let _ = stream.set_write_timeout(Some(timeout));
     // Read the request first, so closing does not reset the connection
@@ -310,13 +318,13 @@ fn refuse_busy(stream: &mut TcpStream, timeout: Duration) {
 }
 
 /// One client, from its first byte to its close.
-fn serve(mut stream: TcpStream, shared: &Shared, on_connect: &OnConnect) {
+fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
     let config = &shared.config;
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(config.handshake_timeout));
     let _ = stream.set_write_timeout(Some(config.write_timeout));
-    let Ok((request, rest)) = read_request(&mut stream) else {
-        respond(&mut stream, 400, "text/plain", "bad request\n");
+    let Ok((request, rest)) = read_request(&stream) else {
+        respond(&stream, 400, "text/plain", "bad request\n");
         return;
     };
     let key = match request.upgrade_key() {
@@ -324,28 +332,28 @@ fn serve(mut stream: TcpStream, shared: &Shared, on_connect: &OnConnect) {
         Err(why) => {
             match (&config.page, request.method(), request.path()) {
                 (Some(page), "GET" | "HEAD", "/") => {
-                    respond(&mut stream, 200, "text/html; charset=utf-8", page)
+                    respond(&stream, 200, "text/html; charset=utf-8", page)
                 }
-                (_, _, "/") | (_, _, "/ws") => respond(&mut stream, 426, "text/plain", why),
-                _ => respond(&mut stream, 404, "text/plain", "not found\n"),
+                (_, _, "/") | (_, _, "/ws") => respond(&stream, 426, "text/plain", why),
+                _ => respond(&stream, 404, "text/plain", "not found\n"),
             }
             return;
         }
     };
     if let Some(hook) = &config.hook {
         if let Err(refusal) = hook(&request) {
-            respond(&mut stream, refusal.status, "text/plain", &refusal.reason);
+            respond(&stream, refusal.status, "text/plain", &refusal.reason);
             return;
         }
     }
-    if accept(&mut stream, &key, &request).is_err() {
+    if accept(&stream, &key, &request).is_err() {
         return;
     }
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
         .read_buffer_size(4 * 1024);
-    let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(ws_config));
+    let ws = WebSocket::from_partially_read(Socket(stream), rest, Role::Server, Some(ws_config));
     let ws = Arc::new(IOWebsockets::new(
         ws,
         request,

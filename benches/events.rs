@@ -1,10 +1,13 @@
-//! Events per second: JSON serialisation and console-text rendering of the
-//! notebook chat's events. Run with `cargo bench --bench events`.
+//! Hot paths per second: event JSON serialisation and console-text
+//! rendering, SSE parsing and chunk assembly of a streamed reply, tool-call
+//! assembly. Run with `cargo bench --bench events`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use agentio::io::Event;
+use agentio::io::{Event, IOBuffer};
+use agentio::llm::{ChunkAssembler, SseReader, ToolCallAssembler};
+use serde_json::json;
 
 fn rate(name: &str, events: &[Event], f: impl Fn(&Event) -> usize) {
     let mut done = 0u64;
@@ -47,4 +50,80 @@ fn main() {
         let json = e.to_json();
         Event::from_json(&json).map_or(0, |_| json.len())
     });
+
+    // A 200-word streamed reply as an OpenAI server sends it.
+    let mut sse = Vec::new();
+    for i in 0..200 {
+        let chunk = json!({"object": "chat.completion.chunk", "model": "m",
+            "choices": [{"index": 0, "delta": {"content": format!("word{i} ")}, "finish_reason": null}]});
+        sse.extend_from_slice(format!("data: {chunk}\n\n").as_bytes());
+    }
+    sse.extend_from_slice(b"data: [DONE]\n\n");
+    let start = Instant::now();
+    let mut chunks = 0u64;
+    while start.elapsed() < Duration::from_millis(500) {
+        let mut reader = SseReader::new(black_box(&sse[..]), 1 << 20);
+        while let Ok(Some(event)) = reader.next_event() {
+            black_box(&event);
+            chunks += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{:<24} {:>12.0} chunks/s {:>8.1} MB/s",
+        "sse -> events",
+        chunks as f64 / secs,
+        (sse.len() as f64 * chunks as f64 / 201.0) / secs / 1e6
+    );
+
+    let parsed: Vec<serde_json::Value> = {
+        let mut reader = SseReader::new(&sse[..], 1 << 20);
+        let mut all = Vec::new();
+        while let Ok(Some(event)) = reader.next_event() {
+            if let Ok(value) = serde_json::from_str(&event.data) {
+                all.push(value);
+            }
+        }
+        all
+    };
+    let sink = IOBuffer::new();
+    let start = Instant::now();
+    let mut chunks = 0u64;
+    while start.elapsed() < Duration::from_millis(500) {
+        let mut assembler = ChunkAssembler::new();
+        for chunk in &parsed {
+            let _ = assembler.push(black_box(chunk), &sink);
+        }
+        black_box(assembler.finish());
+        sink.clear();
+        chunks += parsed.len() as u64;
+    }
+    println!(
+        "{:<24} {:>12.0} chunks/s",
+        "chunk json -> stream",
+        chunks as f64 / start.elapsed().as_secs_f64()
+    );
+
+    let fragments: Vec<serde_json::Value> = (0..100)
+        .map(|i| if i % 20 == 0 {
+            json!({"index": i / 20, "id": format!("call_{i}"), "type": "function", "function": {"name": "weather", "arguments": ""}})
+        } else {
+            json!({"index": i / 20, "function": {"arguments": "{\\\"c\\\""}})
+        })
+        .collect();
+    let start = Instant::now();
+    let mut done = 0u64;
+    while start.elapsed() < Duration::from_millis(500) {
+        let mut assembler = ToolCallAssembler::new();
+        for fragment in &fragments {
+            assembler.push(black_box(fragment));
+        }
+        black_box(assembler.finish());
+        done += fragments.len() as u64;
+    }
+    println!(
+        "{:<24} {:>12.0} fragments/s",
+        "tool-call assembly",
+        done as f64 / start.elapsed().as_secs_f64()
+    );
 }

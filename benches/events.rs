@@ -92,7 +92,7 @@ fn main() {
     while start.elapsed() < Duration::from_millis(500) {
         let mut assembler = ChunkAssembler::new();
         for chunk in &parsed {
-            let _ = assembler.push(black_box(chunk), &sink);
+            let _ = assembler.push(black_box(chunk), Some(&sink));
         }
         black_box(assembler.finish());
         sink.clear();

@@ -212,9 +212,13 @@ fn tool_response(response: &ToolResponse, parts: &mut Vec<TextPart>) {
     );
 }
 
+/// One printed line: `text` and a newline.
+fn line(text: String) -> TextPart {
+    TextPart::plain(format!("{text}\n"))
+}
+
 /// AG2's `UsageSummaryEvent.print`, which is AutoGen 0.2's `print_usage_summary`.
 fn usage_summary(u: &UsageSummaryEvent, parts: &mut Vec<TextPart>) {
-    let line = |text: String| TextPart::plain(format!("{text}\n"));
     if u.total.usages.is_none() {
         parts.push(line(
             r#"No usage summary. Please call "create" first."#.to_owned(),
@@ -243,7 +247,6 @@ fn usage_summary(u: &UsageSummaryEvent, parts: &mut Vec<TextPart>) {
 }
 
 fn usage_lines(summary: &ModelUsageSummary, word: &str, parts: &mut Vec<TextPart>) {
-    let line = |text: String| TextPart::plain(format!("{text}\n"));
     let usages = match &summary.usages {
         Some(usages) if !usages.is_empty() => usages,
         _ => {

@@ -40,9 +40,10 @@ impl ChunkAssembler {
         self.finish_reason.as_deref()
     }
 
-    /// Takes one chunk. Content fragments go to `out` at once, as `stream`
-    /// events; an `error` object in the chunk is an error.
-    pub fn push(&mut self, chunk: &Value, out: &dyn IOStream) -> Result<()> {
+    /// Takes one chunk (or a whole non-streamed completion). With `out`,
+    /// content fragments go to it at once, as `stream` events; without, they
+    /// are only collected. An `error` object in the chunk is an error.
+    pub fn push(&mut self, chunk: &Value, out: Option<&dyn IOStream>) -> Result<()> {
         if let Some(error) = chunk.get("error") {
             return Err(Error::api_in_stream(error));
         }
@@ -88,8 +89,10 @@ impl ChunkAssembler {
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
             {
-                out.send(&Event::stream(piece))?;
-                self.streamed = true;
+                if let Some(out) = out {
+                    out.send(&Event::stream(piece))?;
+                    self.streamed = true;
+                }
                 self.content.push_str(piece);
             }
             for fragment in delta
@@ -101,13 +104,6 @@ impl ChunkAssembler {
                 self.tool_calls.push(fragment);
             }
         }
-        Ok(())
-    }
-
-    /// Takes a whole (non-streamed) message's content, sending nothing.
-    pub fn push_whole(&mut self, completion: &Value) -> Result<()> {
-        self.push(completion, &Discard)?;
-        self.streamed = false;
         Ok(())
     }
 
@@ -132,17 +128,5 @@ impl ChunkAssembler {
             cached: false,
             reasoning: (!self.reasoning.is_empty()).then_some(self.reasoning),
         }
-    }
-}
-
-/// A stream that drops output, for whole (non-streamed) completions.
-struct Discard;
-
-impl IOStream for Discard {
-    fn print(&self, _: &[&str], _: &str, _: &str, _: bool) -> Result<()> {
-        Ok(())
-    }
-    fn input(&self, _: &str, _: bool) -> Result<String> {
-        Err(Error::InputClosed)
     }
 }

@@ -145,7 +145,7 @@ impl ModelClient for OpenAIClient {
             let completion: Value = serde_json::from_slice(&text).map_err(|e| {
                 Error::Protocol(format!("the response is not a JSON completion: {e}"))
             })?;
-            assembler.push_whole(&completion)?;
+            assembler.push(&completion, None)?;
         }
         let mut reply = assembler.finish();
         if reply.model.is_empty() {
@@ -179,7 +179,7 @@ fn read_stream(reader: impl Read, assembler: &mut ChunkAssembler) -> Result<()> 
         if event.event == "error" && chunk.get("error").is_none() {
             return Err(Error::api_in_stream(&chunk));
         }
-        assembler.push(&chunk, out.as_ref())?;
+        assembler.push(&chunk, Some(out.as_ref()))?;
     }
     // Without `[DONE]`, only a finished choice shows the reply is whole.
     if assembler.finish_reason().is_some() {

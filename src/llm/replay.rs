@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
@@ -41,7 +42,7 @@ pub enum ScriptedReply {
 #[derive(Debug, Default)]
 pub struct ReplayClient {
     script: Mutex<VecDeque<ScriptedReply>>,
-    calls: Mutex<u64>,
+    calls: AtomicU64,
 }
 
 /// The model name replay replies carry.
@@ -77,7 +78,7 @@ impl ReplayClient {
 
     /// How many requests were answered.
     pub fn calls(&self) -> u64 {
-        *self.calls.lock().unwrap_or_else(|p| p.into_inner())
+        self.calls.load(Ordering::Relaxed)
     }
 
     fn lock_script(&self) -> std::sync::MutexGuard<'_, VecDeque<ScriptedReply>> {
@@ -126,21 +127,13 @@ impl ModelClient for ReplayClient {
         let reply = self.lock_script().pop_front().ok_or_else(|| {
             Error::Protocol("the replay model has no scripted reply left".to_owned())
         })?;
-        let call_number = {
-            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-            *calls += 1;
-            *calls
-        };
+        let call_number = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         // About four characters a token, as a stand-in for a tokenizer.
         let prompt_chars: usize = request.messages.iter().map(|m| m.text().len()).sum();
         let mut assembler = ChunkAssembler::new();
-        let out = get_default();
+        let out = request.stream.then(get_default);
         for chunk in chunks(&reply, call_number, prompt_chars as u64 / 4) {
-            if request.stream {
-                assembler.push(&chunk, out.as_ref())?;
-            } else {
-                assembler.push_whole(&chunk)?;
-            }
+            assembler.push(&chunk, out.as_deref())?;
         }
         Ok(assembler.finish())
     }

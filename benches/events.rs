@@ -1,57 +1,79 @@
-//! Hot paths per second: event JSON serialisation and console-text
-//! rendering, SSE parsing and chunk assembly of a streamed reply, tool-call
-//! assembly. Run with `cargo bench --bench events`.
+//! criterion micro-benchmarks of the hot paths: event JSON serialisation and
+//! text rendering (events/s), SSE parsing and chunk assembly of a streamed
+//! reply, tool-call assembly (chunks/s). Run with `cargo bench --bench events`;
+//! criterion prints each rate as "thrpt" in elements per second.
+
+// criterion_group! defines a public function it cannot document.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use agentio::io::{Event, IOBuffer};
 use agentio::llm::{ChunkAssembler, SseReader, ToolCallAssembler};
-use serde_json::json;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::{Value, json};
 
-fn rate(name: &str, events: &[Event], f: impl Fn(&Event) -> usize) {
-    let mut done = 0u64;
-    let mut bytes = 0usize;
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(500) {
-        for event in events {
-            bytes += f(black_box(event));
-        }
-        done += events.len() as u64;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{name:<24} {:>12.0} events/s {:>8.1} MB/s",
-        done as f64 / secs,
-        bytes as f64 / secs / 1e6
-    );
+/// The notebook's streamed poem: 200 one-word `stream` events.
+fn words() -> Vec<Event> {
+    (0..200)
+        .map(|i| Event::stream(format!("word{i} ")))
+        .collect()
 }
 
-fn main() {
-    let words: Vec<Event> = (0..200)
-        .map(|i| Event::stream(format!("word{i} ")))
-        .collect();
+fn events(c: &mut Criterion) {
+    let words = words();
     let texts: Vec<Event> = (0..20)
         .map(|_| Event::text("Check out the weather in Paris.", "user_proxy", "chatbot"))
         .collect();
-    rate("stream -> json", &words, |e| e.to_json().len());
-    rate("stream -> text parts", &words, |e| {
-        e.text_parts().iter().map(|p| p.text.len()).sum()
+    let mut group = c.benchmark_group("events");
+    group.throughput(Throughput::Elements(words.len() as u64));
+    group.bench_function("stream -> json", |b| {
+        b.iter(|| {
+            words
+                .iter()
+                .map(|e| black_box(e).to_json().len())
+                .sum::<usize>()
+        })
     });
-    rate("text -> json", &texts, |e| e.to_json().len());
-    rate("text -> console text", &texts, |e| e.to_string().len());
+    group.bench_function("stream -> text parts", |b| {
+        b.iter(|| {
+            words
+                .iter()
+                .flat_map(|e| black_box(e).text_parts())
+                .map(|p| p.text.len())
+                .sum::<usize>()
+        })
+    });
     let json: Vec<String> = words.iter().map(Event::to_json).collect();
-    let parsed: Vec<Event> = json
-        .iter()
-        .filter_map(|j| Event::from_json(j).ok())
-        .collect();
-    assert_eq!(parsed.len(), words.len());
-    rate("json -> event (+ to_json)", &words, |e| {
-        let json = e.to_json();
-        Event::from_json(&json).map_or(0, |_| json.len())
+    group.bench_function("json -> stream", |b| {
+        b.iter(|| {
+            json.iter()
+                .filter(|j| Event::from_json(black_box(j)).is_ok())
+                .count()
+        })
     });
+    group.throughput(Throughput::Elements(texts.len() as u64));
+    group.bench_function("text -> json", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|e| black_box(e).to_json().len())
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("text -> console text", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|e| black_box(e).to_string().len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
 
-    // A 200-word streamed reply as an OpenAI server sends it.
+/// A 200-word streamed reply as an OpenAI server sends it, `[DONE]` included.
+fn sse_body() -> Vec<u8> {
     let mut sse = Vec::new();
     for i in 0..200 {
         let chunk = json!({"object": "chat.completion.chunk", "model": "m",
@@ -59,24 +81,12 @@ fn main() {
         sse.extend_from_slice(format!("data: {chunk}\n\n").as_bytes());
     }
     sse.extend_from_slice(b"data: [DONE]\n\n");
-    let start = Instant::now();
-    let mut chunks = 0u64;
-    while start.elapsed() < Duration::from_millis(500) {
-        let mut reader = SseReader::new(black_box(&sse[..]), 1 << 20);
-        while let Ok(Some(event)) = reader.next_event() {
-            black_box(&event);
-            chunks += 1;
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{:<24} {:>12.0} chunks/s {:>8.1} MB/s",
-        "sse -> events",
-        chunks as f64 / secs,
-        (sse.len() as f64 * chunks as f64 / 201.0) / secs / 1e6
-    );
+    sse
+}
 
-    let parsed: Vec<serde_json::Value> = {
+fn streaming(c: &mut Criterion) {
+    let sse = sse_body();
+    let parsed: Vec<Value> = {
         let mut reader = SseReader::new(&sse[..], 1 << 20);
         let mut all = Vec::new();
         while let Ok(Some(event)) = reader.next_event() {
@@ -86,44 +96,67 @@ fn main() {
         }
         all
     };
-    let sink = IOBuffer::new();
-    let start = Instant::now();
-    let mut chunks = 0u64;
-    while start.elapsed() < Duration::from_millis(500) {
-        let mut assembler = ChunkAssembler::new();
-        for chunk in &parsed {
-            let _ = assembler.push(black_box(chunk), Some(&sink));
-        }
-        black_box(assembler.finish());
-        sink.clear();
-        chunks += parsed.len() as u64;
-    }
-    println!(
-        "{:<24} {:>12.0} chunks/s",
-        "chunk json -> stream",
-        chunks as f64 / start.elapsed().as_secs_f64()
-    );
+    assert_eq!(parsed.len(), 200, "every chunk but [DONE] is JSON");
 
-    let fragments: Vec<serde_json::Value> = (0..100)
+    let mut group = c.benchmark_group("streaming");
+    group.throughput(Throughput::Elements(201));
+    group.bench_function("sse -> events", |b| {
+        b.iter(|| {
+            let mut reader = SseReader::new(black_box(&sse[..]), 1 << 20);
+            let mut n = 0;
+            while let Ok(Some(event)) = reader.next_event() {
+                black_box(&event);
+                n += 1;
+            }
+            n
+        })
+    });
+    group.throughput(Throughput::Elements(parsed.len() as u64));
+    let sink = IOBuffer::new();
+    group.bench_function("chunk json -> stream event", |b| {
+        b.iter(|| {
+            let mut assembler = ChunkAssembler::new();
+            for chunk in &parsed {
+                let _ = assembler.push(black_box(chunk), Some(&sink));
+            }
+            sink.clear();
+            assembler.finish()
+        })
+    });
+    group.bench_function("sse bytes -> stream event", |b| {
+        b.iter(|| {
+            let mut reader = SseReader::new(black_box(&sse[..]), 1 << 20);
+            let mut assembler = ChunkAssembler::new();
+            while let Ok(Some(event)) = reader.next_event() {
+                if let Ok(chunk) = serde_json::from_str::<Value>(&event.data) {
+                    let _ = assembler.push(&chunk, Some(&sink));
+                }
+            }
+            sink.clear();
+            assembler.finish()
+        })
+    });
+
+    // Five calls, each in twenty fragments.
+    let fragments: Vec<Value> = (0..100)
         .map(|i| if i % 20 == 0 {
             json!({"index": i / 20, "id": format!("call_{i}"), "type": "function", "function": {"name": "weather", "arguments": ""}})
         } else {
             json!({"index": i / 20, "function": {"arguments": "{\\\"c\\\""}})
         })
         .collect();
-    let start = Instant::now();
-    let mut done = 0u64;
-    while start.elapsed() < Duration::from_millis(500) {
-        let mut assembler = ToolCallAssembler::new();
-        for fragment in &fragments {
-            assembler.push(black_box(fragment));
-        }
-        black_box(assembler.finish());
-        done += fragments.len() as u64;
-    }
-    println!(
-        "{:<24} {:>12.0} fragments/s",
-        "tool-call assembly",
-        done as f64 / start.elapsed().as_secs_f64()
-    );
+    group.throughput(Throughput::Elements(fragments.len() as u64));
+    group.bench_function("tool-call fragments", |b| {
+        b.iter(|| {
+            let mut assembler = ToolCallAssembler::new();
+            for fragment in &fragments {
+                assembler.push(black_box(fragment));
+            }
+            assembler.finish()
+        })
+    });
+    group.finish();
 }
+
+criterion_group!(benches, events, streaming);
+criterion_main!(benches);

@@ -143,6 +143,65 @@ fn a_port_in_use_is_an_error_at_once_and_port_zero_reports_the_real_port() {
     assert!(start.elapsed() < Duration::from_secs(1));
 }
 
+/// The system call the server's accept thread is blocked in, from /proc.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn accept_thread_syscall() -> Option<u64> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim() != "agentio-ws-acce" {
+                continue;
+            }
+            let syscall = std::fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+            // "running" while on a CPU; a number once blocked.
+            if let Some(Ok(number)) = syscall.split_whitespace().next().map(str::parse) {
+                return Some(number);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+#[test]
+fn a_listener_the_user_bound_serves_even_if_left_nonblocking_and_stops_cleanly() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port();
+    // A nonblocking listener would make a naive accept loop spin.
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server =
+        IOWebsockets::run_server_on(listener, ServerConfig::new("ignored", 1), input_print)
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(server.uri(), format!("ws://127.0.0.1:{port}"));
+    for _ in 0..2 {
+        let mut ws = connect(server.uri());
+        send(&mut ws, "Hello world!");
+        assert_eq!(text(&mut ws), "Hello, World!\n");
+        assert_eq!(text(&mut ws), "Over and out!\n");
+        assert_eq!(text(&mut ws), "May I?");
+        send(&mut ws, "Yes");
+        assert_eq!(text(&mut ws), "got Yes\n");
+        assert_eq!(until_close(&mut ws), (vec![], Some(CloseCode::Normal)));
+    }
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    assert_eq!(
+        accept_thread_syscall(),
+        Some(288),
+        "the accept thread blocks in accept4, it does not poll"
+    );
+    assert_eq!(server.stop(), 0);
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the listener is closed once the server stops"
+    );
+}
+
 #[test]
 fn on_connect_errors_and_panics_reach_the_client_and_the_server_goes_on() {
     let server = IOWebsockets::run_server_in_thread(local(), |ws: &IOWebsockets| -> Result<()> {

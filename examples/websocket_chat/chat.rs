@@ -187,6 +187,17 @@ pub fn serve_with(config: ServerConfig, model: Model) -> agentio::Result<Websock
     })
 }
 
+/// [`serve_with`] on a listener the caller bound (e.g. with a larger backlog).
+pub fn serve_on(
+    listener: std::net::TcpListener,
+    config: ServerConfig,
+    model: Model,
+) -> agentio::Result<WebsocketServer> {
+    IOWebsockets::run_server_on(listener, config.page(PAGE), move |ws: &IOWebsockets| {
+        on_connect(ws, &model)
+    })
+}
+
 /// The page's URL.
 pub fn page_url(server: &WebsocketServer) -> String {
     format!("{}/", server.uri().replacen("ws://", "http://", 1))

@@ -107,6 +107,38 @@ impl IOWebsockets {
             addr: bind_to.clone(),
             source,
         })?;
+        IOWebsockets::run_server_on(listener, config, on_connect)
+    }
+
+    /// Like [`run_server_in_thread`](IOWebsockets::run_server_in_thread), on a
+    /// listener you bound yourself; `config`'s host and port are not used.
+    ///
+    /// Use it for what std's `bind` cannot do: a listen backlog above its
+    /// 128 (a burst of more clients than that otherwise waits on SYN
+    /// retransmits, a second or more), `SO_REUSEPORT`, or a socket handed
+    /// over by systemd. The listener is put in blocking mode.
+    ///
+    /// ```no_run
+    /// use std::net::TcpListener;
+    /// use agentio::io::{IOWebsockets, websockets::ServerConfig};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?; // or socket2, with a larger backlog
+    /// let server = IOWebsockets::run_server_on(listener, ServerConfig::default(), |_ws| {
+    ///     agentio::ioprintln!("hello")
+    /// })?;
+    /// println!("listening on {}", server.uri());
+    /// # Ok::<(), agentio::Error>(())
+    /// ```
+    pub fn run_server_on<F, E>(
+        listener: TcpListener,
+        config: ServerConfig,
+        on_connect: F,
+    ) -> Result<WebsocketServer>
+    where
+        F: Fn(&IOWebsockets) -> std::result::Result<(), E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        listener.set_nonblocking(false)?;
         let addr = listener.local_addr()?;
         let uri = format!("ws://{}", reachable(addr));
         let (ended, ended_rx) = mpsc::channel();

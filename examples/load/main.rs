@@ -1,9 +1,11 @@
 //! Load generator for the websocket chat: C concurrent clients for R rounds
-//! against the `websocket_chat` server code, with a mock OpenAI-compatible
+//! against the `websocket_chat` server code and against a minimal baseline
+//! server doing the same HTTP calls and frames, with a mock OpenAI-compatible
 //! server, each in its own process, measured from `/proc`.
 //!
 //! ```sh
 //! cargo run --release --example load -- --clients 64 --rounds 20
+//! cargo run --release --example load -- --clients 1024 --rounds 2 --backlog 4096
 //! cargo run --release --example load -- --idle 10000   # needs `ulimit -n` above 10,100
 //! ```
 //!
@@ -11,16 +13,24 @@
 //! server's agents make two streamed model calls to the mock (a
 //! `weather_forecast` tool call, then a 200-word poem one word per chunk
 //! ending in TERMINATE); the client reads until the chat closes.
+//!
+//! `--backlog N` makes every listener (agentio's, the baseline's, the mock's)
+//! with a listen backlog of N through socket2 (std's `bind` uses 128); the
+//! default is std's.
 
-#[path = "websocket_chat/chat.rs"]
+#[path = "../websocket_chat/chat.rs"]
 #[allow(dead_code)] // the example's main uses the rest
 mod chat;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod baseline;
+mod mock;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use agentio::io::websockets::ServerConfig;
 use agentio::llm::{ConfigEntry, LlmConfig};
 use serde_json::{Value, json};
 use tungstenite::Message;
@@ -36,24 +46,66 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
+    let text = |i: usize| args.get(i).cloned().unwrap_or_default();
+    let backlog = arg("--backlog", 128) as i32;
     match args.first().map(String::as_str) {
-        Some("--mock") => return run_mock(),
-        Some("--serve") => return run_server(args.get(1).cloned().unwrap_or_default()),
+        Some("--mock") => return mock::run(backlog),
+        Some("--serve") => return run_server(text(1), backlog),
+        Some("--serve-baseline") => return baseline::run(text(1), text(2), backlog),
         Some("--serve-replay") => return run_replay_server(),
         Some("--idle") => return idle(arg("--idle", 1000)),
         _ => {}
     }
     let (clients, rounds) = (arg("--clients", 64), arg("--rounds", 10));
+    let backlog = backlog.to_string();
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    let (mut mock, mock_addr) = spawn(&exe, &["--mock"]);
-    let (mut server, server_uri) = spawn(&exe, &["--serve", &format!("http://{mock_addr}/v1")]);
-    let report = drive(&server_uri, clients, rounds, server.id(), mock.id());
-    println!("{}", report.table());
-    println!("{}", report.json);
-    let _ = server.kill();
-    let _ = mock.kill();
-    let _ = server.wait();
-    let _ = mock.wait();
+    let (mut mock, mock_addr) = spawn(&exe, &["--mock", "--backlog", &backlog]);
+    let base_url = format!("http://{mock_addr}/v1");
+    let (mut server, server_uri) = spawn(&exe, &["--serve", &base_url, "--backlog", &backlog]);
+    // One chat first: it warms up, and its frames are what the baseline sends.
+    let (_, frames) = one_chat(&server_uri, true).unwrap_or_else(|e| panic!("first chat: {e}"));
+    let frames_path =
+        std::env::temp_dir().join(format!("agentio-load-{}.json", std::process::id()));
+    std::fs::write(&frames_path, json!(frames).to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let path = frames_path.to_string_lossy().into_owned();
+    let (mut base, base_uri) = spawn(
+        &exe,
+        &["--serve-baseline", &base_url, &path, "--backlog", &backlog],
+    );
+    if let Err(e) = one_chat(&base_uri, false) {
+        panic!("first baseline chat: {e}");
+    }
+    let agentio = drive(&server_uri, clients, rounds, server.id(), mock.id());
+    let baseline = drive(&base_uri, clients, rounds, base.id(), mock.id());
+    let ratio = agentio.json["server_cpu_ms_per_chat"]
+        .as_f64()
+        .unwrap_or(0.0)
+        / baseline.json["server_cpu_ms_per_chat"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+    println!("{}", Report::table(&agentio, &baseline));
+    println!("{:<28} {ratio:.2}", "cpu_ratio (agentio/baseline)");
+    println!(
+        "{}",
+        json!({"agentio": agentio.json, "baseline": baseline.json, "cpu_ratio": ratio})
+    );
+    for child in [&mut server, &mut base, &mut mock] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_file(&frames_path);
+}
+
+/// A listener on a free loopback port with this listen backlog.
+pub fn listen(backlog: i32) -> TcpListener {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap_or_else(|e| panic!("{e}"));
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    socket
+        .bind(&addr.into())
+        .and_then(|()| socket.listen(backlog))
+        .unwrap_or_else(|e| panic!("listen: {e}"));
+    socket.into()
 }
 
 /// Starts this program in a mode; returns it and the address it printed.
@@ -70,8 +122,9 @@ fn spawn(exe: &std::path::Path, args: &[&str]) -> (Child, String) {
 }
 
 /// The server process: the example's own chat code, pointed at the mock,
-/// cache off (every chat must reach the model).
-fn run_server(base_url: String) {
+/// cache off (every chat must reach the model), connection limit raised to
+/// 10,000 so the benchmark measures capacity, not the default limit.
+fn run_server(base_url: String, backlog: i32) {
     let config = LlmConfig::new(vec![
         ConfigEntry::new("mock-model")
             .api_key("sk-bench")
@@ -79,7 +132,8 @@ fn run_server(base_url: String) {
     ])
     .cache_seed(None);
     let model = chat::Model::config(config).unwrap_or_else(|e| panic!("{e}"));
-    let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
+    let limits = ServerConfig::default().max_connections(10_000);
+    let server = chat::serve_on(listen(backlog), limits, model).unwrap_or_else(|e| panic!("{e}"));
     println!("{}", server.uri());
     loop {
         std::thread::park();
@@ -88,7 +142,7 @@ fn run_server(base_url: String) {
 
 /// A server process on the replay model: every chat waits for its first message.
 fn run_replay_server() {
-    let config = agentio::io::websockets::ServerConfig::new("127.0.0.1", 0)
+    let config = ServerConfig::new("127.0.0.1", 0)
         .max_connections(20_000)
         .idle_timeout(Duration::from_secs(3600))
         .input_timeout(None);
@@ -151,118 +205,6 @@ fn idle(n: usize) {
     let _ = server.wait();
 }
 
-/// The mock process: answers a request whose last message is a tool result
-/// with the poem, any other with the tool call; each SSE event in one write.
-fn run_mock() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    println!(
-        "{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
-    );
-    let _ = std::io::stdout().flush();
-    let poem: Vec<Vec<u8>> = poem_events();
-    let tool: Vec<Vec<u8>> = tool_events();
-    let (poem, tool) = (std::sync::Arc::new(poem), std::sync::Arc::new(tool));
-    for conn in listener.incoming().map_while(Result::ok) {
-        let (poem, tool) = (poem.clone(), tool.clone());
-        std::thread::spawn(move || mock_connection(conn, &poem, &tool));
-    }
-}
-
-fn sse(data: &Value) -> Vec<u8> {
-    format!("data: {data}\n\n").into_bytes()
-}
-
-fn chunk(delta: Value, finish: Value) -> Value {
-    json!({"object": "chat.completion.chunk", "model": "mock-model",
-           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-}
-
-fn tool_events() -> Vec<Vec<u8>> {
-    vec![
-        sse(&chunk(json!({"role": "assistant"}), Value::Null)),
-        sse(&chunk(
-            json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-            "function": {"name": "weather_forecast", "arguments": ""}}]}),
-            Value::Null,
-        )),
-        sse(&chunk(
-            json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\": \"Paris\"}"}}]}),
-            Value::Null,
-        )),
-        sse(&chunk(json!({}), json!("tool_calls"))),
-        b"data: [DONE]\n\n".to_vec(),
-    ]
-}
-
-fn poem_events() -> Vec<Vec<u8>> {
-    let words = chat::poem("Paris");
-    let mut events = vec![sse(&chunk(json!({"role": "assistant"}), Value::Null))];
-    events.extend(
-        words
-            .iter()
-            .map(|w| sse(&chunk(json!({"content": w}), Value::Null))),
-    );
-    events.push(sse(&chunk(json!({}), json!("stop"))));
-    events.push(b"data: [DONE]\n\n".to_vec());
-    events
-}
-
-fn mock_connection(conn: TcpStream, poem: &[Vec<u8>], tool: &[Vec<u8>]) {
-    let _ = conn.set_nodelay(true);
-    let Ok(mut out) = conn.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(conn);
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
-        let after_tool = request["messages"]
-            .as_array()
-            .and_then(|m| m.last())
-            .is_some_and(|m| m["role"] == "tool");
-        let events = if after_tool { poem } else { tool };
-        // Chunked encoding keeps the connection open for the next call.
-        let _ = out.write_all(
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
-        );
-        for event in events {
-            let mut frame = format!("{:x}\r\n", event.len()).into_bytes();
-            frame.extend_from_slice(event);
-            frame.extend_from_slice(b"\r\n");
-            if out.write_all(&frame).is_err() {
-                return;
-            }
-        }
-        if out.write_all(b"0\r\n\r\n").is_err() {
-            return;
-        }
-    }
-}
-
 #[derive(Default)]
 struct Sample {
     connect: Duration,
@@ -272,14 +214,16 @@ struct Sample {
     frames: usize,
 }
 
-/// One chat as the notebook's client has it.
-fn one_chat(uri: &str) -> Result<Sample, String> {
+/// One chat as the notebook's client has it; with `keep`, its text frames.
+fn one_chat(uri: &str, keep: bool) -> Result<(Sample, Vec<String>), String> {
+    let first_word = chat::poem("Paris").swap_remove(0);
     let start = Instant::now();
     let (mut ws, _) = tungstenite::connect(format!("{uri}/ws")).map_err(|e| e.to_string())?;
     let mut sample = Sample {
         connect: start.elapsed(),
         ..Sample::default()
     };
+    let mut kept = Vec::new();
     ws.send(Message::text(MESSAGE)).map_err(|e| e.to_string())?;
     loop {
         match ws.read() {
@@ -288,25 +232,24 @@ fn one_chat(uri: &str) -> Result<Sample, String> {
                 if sample.frames == 1 {
                     sample.first_frame = start.elapsed();
                 }
-                if sample.first_token.is_zero() && text.as_str() == "Beneath " {
+                if sample.first_token.is_zero() && text.as_str() == first_word {
                     sample.first_token = start.elapsed();
+                }
+                if keep {
+                    kept.push(text.as_str().to_owned());
                 }
             }
             Ok(Message::Close(frame)) => {
                 sample.done = start.elapsed();
                 let code = frame.map(|f| u16::from(f.code)).unwrap_or(1005);
                 return if code == 1000 && !sample.first_token.is_zero() {
-                    Ok(sample)
+                    Ok((sample, kept))
                 } else {
                     Err(format!("closed with {code} after {} frames", sample.frames))
                 };
             }
             Ok(_) => {}
-            Err(tungstenite::Error::ConnectionClosed) => {
-                sample.done = start.elapsed();
-                return Ok(sample);
-            }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(format!("{e} after {} frames", sample.frames)),
         }
     }
 }
@@ -354,7 +297,11 @@ fn drive(uri: &str, clients: usize, rounds: usize, server: u32, mock: u32) -> Re
     let workers: Vec<_> = (0..clients)
         .map(|_| {
             let uri = uri.to_owned();
-            std::thread::spawn(move || (0..rounds).map(|_| one_chat(&uri)).collect::<Vec<_>>())
+            std::thread::spawn(move || {
+                (0..rounds)
+                    .map(|_| one_chat(&uri, false).map(|(sample, _)| sample))
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
     let results: Vec<Result<Sample, String>> = workers
@@ -393,10 +340,9 @@ fn drive(uri: &str, clients: usize, rounds: usize, server: u32, mock: u32) -> Re
 }
 
 impl Report {
-    fn table(&self) -> String {
-        let j = &self.json;
-        let row = |name: &str, v: &Value| format!("{name:<28} {v}\n");
-        let mut out = String::new();
+    /// Both runs side by side, one row per measure.
+    fn table(agentio: &Report, baseline: &Report) -> String {
+        let mut out = format!("{:<24} {:<44} {}\n", "", "agentio", "baseline");
         for key in [
             "clients",
             "rounds",
@@ -412,7 +358,20 @@ impl Report {
             "server_peak_rss_mib",
             "mock_cpu_ms_per_chat",
         ] {
-            out.push_str(&row(key, &j[key]));
+            let cell = |r: &Report| match &r.json[key] {
+                Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
+                Value::Object(o) => o
+                    .iter()
+                    .map(|(k, v)| format!("{k} {:.1}", v.as_f64().unwrap_or(0.0)))
+                    .collect::<Vec<_>>()
+                    .join("  "),
+                other => other.to_string(),
+            };
+            out.push_str(&format!(
+                "{key:<24} {:<44} {}\n",
+                cell(agentio),
+                cell(baseline)
+            ));
         }
         out
     }

@@ -188,6 +188,7 @@ pub fn serve_with(config: ServerConfig, model: Model) -> agentio::Result<Websock
 }
 
 /// [`serve_with`] on a listener the caller bound (e.g. with a larger backlog).
+#[allow(dead_code, reason = "used by the load example, not by main")]
 pub fn serve_on(
     listener: std::net::TcpListener,
     config: ServerConfig,

@@ -288,6 +288,31 @@ fn non_streamed_completions_send_nothing_to_the_stream() -> Result<()> {
 }
 
 #[test]
+fn a_response_header_past_8_kib_is_a_clear_error_and_one_under_it_is_fine() {
+    let body = json!({"id": "c", "model": "mock-model", "choices": [{"index": 0,
+        "message": {"role": "assistant", "content": "Whole."}, "finish_reason": "stop"}]});
+    let header = |kib: usize| vec![("x-padding".to_owned(), "p".repeat(kib * 1024))];
+    let mock = MockServer::start(vec![
+        Reply::Status(200, header(7), body.to_string()),
+        Reply::Status(200, header(9), body.to_string()),
+    ]);
+    let client = OpenAIClient::new(
+        ConfigEntry::new("m").base_url(mock.base_url()),
+        &config(&[&mock]),
+    );
+    let fine = client.create(&ask(false));
+    assert!(
+        matches!(&fine, Ok(reply) if reply.message.text() == "Whole."),
+        "{fine:?}"
+    );
+    let err = client.create(&ask(false)).err();
+    assert!(
+        matches!(&err, Some(Error::Http(e)) if e.to_string().contains("header")),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn retries_429_after_retry_after_ms_and_500_then_succeeds() -> Result<()> {
     let mock = MockServer::start(vec![
         Reply::Status(

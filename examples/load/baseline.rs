@@ -40,8 +40,14 @@ pub fn run(base_url: String, frames_path: String, backlog: i32) {
         "ws://{}",
         listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
     );
+    // The same connection buffers and pool as agentio's OpenAIClient.
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(60)))
+        .input_buffer_size(16 * 1024)
+        .max_response_header_size(8 * 1024)
+        .output_buffer_size(8 * 1024)
+        .max_idle_connections(64)
+        .max_idle_connections_per_host(64)
         .build()
         .into();
     let url: Arc<str> = format!("{base_url}/chat/completions").into();

@@ -292,6 +292,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn drive(uri: &str, clients: usize, rounds: usize, server: u32, mock: u32) -> Report {
     let (server_cpu0, _) = usage(server);
+    let (client_cpu0, _) = usage(std::process::id());
     let (mock_cpu0, _) = usage(mock);
     let start = Instant::now();
     let workers: Vec<_> = (0..clients)
@@ -311,6 +312,7 @@ fn drive(uri: &str, clients: usize, rounds: usize, server: u32, mock: u32) -> Re
     let wall = start.elapsed().as_secs_f64();
     let (server_cpu, server_rss) = usage(server);
     let (mock_cpu, _) = usage(mock);
+    let (client_cpu, _) = usage(std::process::id());
     let ok: Vec<&Sample> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     let ms = |f: fn(&Sample) -> Duration| {
@@ -335,6 +337,11 @@ fn drive(uri: &str, clients: usize, rounds: usize, server: u32, mock: u32) -> Re
             "server_cpu_ms_per_chat": (server_cpu - server_cpu0) * 1000.0 / chats,
             "server_peak_rss_mib": server_rss as f64 / 1024.0,
             "mock_cpu_ms_per_chat": (mock_cpu - mock_cpu0) * 1000.0 / chats,
+            "clients_cpu_ms_per_chat": (client_cpu - client_cpu0) * 1000.0 / chats,
+            // Busy share of the machine's cores: near 1 means saturated, so
+            // latencies include run-queue waits.
+            "machine_busy": (server_cpu - server_cpu0 + mock_cpu - mock_cpu0 + client_cpu - client_cpu0)
+                / wall / std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64),
         }),
     }
 }
@@ -357,6 +364,8 @@ impl Report {
             "server_cpu_ms_per_chat",
             "server_peak_rss_mib",
             "mock_cpu_ms_per_chat",
+            "clients_cpu_ms_per_chat",
+            "machine_busy",
         ] {
             let cell = |r: &Report| match &r.json[key] {
                 Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or(0.0)),

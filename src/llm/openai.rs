@@ -17,6 +17,20 @@ const MAX_RESPONSE_BYTES: usize = 8 << 20;
 /// How much of an error body is kept (64 KiB).
 const MAX_ERROR_BODY: u64 = 64 << 10;
 
+/// Per-connection buffers. ureq's default is 128 KiB each way, zero-filled
+/// on first use, so 256 KiB resident per open connection: 64 MiB for 256
+/// concurrent chats. Replies are read as a stream, so 16 KiB in (room for an
+/// 8 KiB response header, nginx's default limit too) and 8 KiB out (request
+/// bodies are written through it in pieces) lose nothing.
+const INPUT_BUFFER: usize = 16 * 1024;
+const MAX_RESPONSE_HEADER: usize = 8 * 1024;
+const OUTPUT_BUFFER: usize = 8 * 1024;
+
+/// Idle connections kept for reuse. ureq keeps 3 per host, so a server
+/// with many chats on one endpoint would open a new connection (and TLS
+/// session) for most calls.
+const MAX_IDLE_CONNECTIONS: usize = 64;
+
 /// A client for one OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama,
 /// vLLM, llama.cpp, …).
 ///
@@ -35,6 +49,11 @@ impl OpenAIClient {
     pub fn new(entry: ConfigEntry, config: &LlmConfig) -> OpenAIClient {
         let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .input_buffer_size(INPUT_BUFFER)
+            .max_response_header_size(MAX_RESPONSE_HEADER)
+            .output_buffer_size(OUTPUT_BUFFER)
+            .max_idle_connections(MAX_IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_recv_response(Some(config.timeout))
             .timeout_per_read(Some(config.timeout))

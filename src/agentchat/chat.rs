@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::agentchat::ConversableAgent;
 use crate::io::{
-    self, Event, IOStream, ModelUsage, ModelUsageSummary, TextEvent, ToolCallEvent, ToolResponse,
-    ToolResponseEvent, Uuid,
+    self, Event, Filter, Filtered, IOStream, ModelUsage, ModelUsageSummary, TextEvent,
+    ToolCallEvent, ToolResponse, ToolResponseEvent, Uuid,
 };
 use crate::llm::{ChatResponse, Message, Role};
 use crate::{Error, Result};
@@ -219,19 +219,29 @@ impl Turn {
     }
 }
 
-/// The stream of a silent chat: output goes nowhere, input still reaches
-/// the real stream (a chat must not wait on a question nobody saw).
-struct Mute(Arc<dyn IOStream>);
+/// The stream a model call of `agent` writes to: its reply's fragments are
+/// marked as the agent's, so filters and UIs know who is talking.
+pub(crate) struct Speaking {
+    pub agent: String,
+    pub inner: Arc<dyn IOStream>,
+}
 
-impl IOStream for Mute {
-    fn print(&self, _: &[&str], _: &str, _: &str, _: bool) -> Result<()> {
-        Ok(())
+impl IOStream for Speaking {
+    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
+        self.inner.print(objects, sep, end, flush)
     }
     fn input(&self, prompt: &str, password: bool) -> Result<String> {
-        self.0.input(prompt, password)
+        self.inner.input(prompt, password)
     }
-    fn send(&self, _: &Event) -> Result<()> {
-        Ok(())
+    fn send(&self, event: &Event) -> Result<()> {
+        match event {
+            Event::Stream(fragment) if fragment.sender.is_none() => {
+                let mut fragment = fragment.clone();
+                fragment.sender = Some(self.agent.clone());
+                self.inner.send(&Event::Stream(fragment))
+            }
+            _ => self.inner.send(event),
+        }
     }
 }
 
@@ -258,7 +268,8 @@ impl ConversableAgent {
         }
         let out = io::get_default();
         let stream: Arc<dyn IOStream> = if options.silent {
-            Arc::new(Mute(out))
+            // Nothing shown, streamed tokens included; input still asked.
+            Arc::new(Filtered::new(out, Filter::none()))
         } else {
             out
         };

@@ -2,7 +2,7 @@
 //! check, then tool calls, then its model, then the default auto reply.
 
 use crate::Result;
-use crate::agentchat::chat::{Outgoing, Turn};
+use crate::agentchat::chat::{Outgoing, Speaking, Turn};
 use crate::agentchat::{ConversableAgent, HumanInputMode, parse_arguments};
 use crate::io;
 use crate::io::{
@@ -10,6 +10,7 @@ use crate::io::{
     TerminationEvent, ToolResponse, UsingAutoReplyEvent, Uuid,
 };
 use crate::llm::{ChatRequest, Message};
+use std::sync::Arc;
 
 const NO_HUMAN_INPUT: &str = "NO HUMAN INPUT RECEIVED.";
 const USER_INTERRUPTED: &str = "USER INTERRUPTED";
@@ -250,8 +251,13 @@ impl ConversableAgent {
         let request = ChatRequest::new(messages)
             .tools(self.llm_tools.schemas())
             .stream(self.stream);
-        // Streamed fragments go to the chat's stream (a mute one when silent).
-        let reply = io::with_default(turn.stream.clone(), || model.create(&request))?;
+        // Streamed fragments go to the chat's stream (a mute one when
+        // silent), marked as this agent's.
+        let speaking = Arc::new(Speaking {
+            agent: self.name.clone(),
+            inner: turn.stream.clone(),
+        });
+        let reply = io::with_default(speaking, || model.create(&request))?;
         turn.record_usage(&reply);
         let streamed = reply.streamed && reply.message.tool_calls.is_empty();
         let mut message = reply.message;

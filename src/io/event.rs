@@ -98,6 +98,11 @@ pub struct StreamEvent {
     pub uuid: Uuid,
     /// The fragment, exactly as the model sent it.
     pub content: String,
+    /// The agent whose reply this is, when known (agentio's addition, so a
+    /// UI or a [`Filter`](crate::io::Filter) can tell who is talking; AG2 has
+    /// no such field and ignores it). Absent from the JSON when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 /// Content of an [`Event::Text`].
@@ -463,7 +468,32 @@ impl Event {
         Event::Stream(StreamEvent {
             uuid: Uuid::new_v4(),
             content: content.into(),
+            sender: None,
         })
+    }
+
+    /// The agent an event belongs to: who sent a message or streams a reply,
+    /// who runs a tool, replies automatically or ends the chat. `None` for
+    /// events of no agent (print, errors, usage, input) and for a stream
+    /// fragment whose agent is not known.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Event::Stream(e) => e.sender.as_deref(),
+            Event::Text(e) => Some(&e.sender),
+            Event::ToolCall(e) => Some(&e.sender),
+            Event::ToolResponse(e) => Some(&e.sender),
+            Event::Termination(e) => Some(&e.sender),
+            Event::UsingAutoReply(e) => Some(&e.recipient),
+            Event::TerminationAndHumanReplyNoInput(e) => Some(&e.recipient),
+            Event::ExecuteFunction(e) => Some(&e.recipient),
+            Event::ExecutedFunction(e) => Some(&e.recipient),
+            Event::Print(_)
+            | Event::UsageSummary(_)
+            | Event::InputRequest(_)
+            | Event::InputResponse(_)
+            | Event::Error(_)
+            | Event::RunCompletion(_) => None,
+        }
     }
 
     /// A text message from `sender` to `recipient`.

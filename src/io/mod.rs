@@ -15,6 +15,7 @@ mod buffer;
 mod console;
 mod default;
 mod event;
+mod filter;
 mod macros;
 mod render;
 mod stream;
@@ -34,6 +35,7 @@ pub use event::{
     TextEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent, UsageMode,
     UsageSummaryEvent, UsingAutoReplyEvent,
 };
+pub use filter::{Filter, Filtered};
 pub use render::{Color, TextPart};
 pub use stream::{IOStream, joined, send_as_text};
 pub use uuid::{ParseUuidError, Uuid};

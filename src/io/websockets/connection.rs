@@ -13,7 +13,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
 use crate::io::websockets::Request;
-use crate::io::{Event, IOStream, joined, send_as_text};
+use crate::io::{Event, Filter, IOStream, joined, send_as_text};
 use crate::{Error, Result};
 
 /// A stream to one websocket client: the default stream of the thread that
@@ -30,6 +30,12 @@ use crate::{Error, Result};
 /// next output fail with [`Error::Cancelled`]; anything else gets an `error`
 /// event and the connection goes on.
 ///
+/// **Filters**, in either mode: `?events=text,stream,input_request` keeps only
+/// those kinds, `?events=-using_auto_reply,-execute_function` drops kinds,
+/// `?agents=chatbot` keeps only that agent's events (see
+/// [`Filter::from_query`]). An unknown kind is refused at the handshake with
+/// 400 and the list of kinds. Input requests always go through.
+///
 /// Frames the client sends while the server is writing are kept for the next
 /// `input`; a client that has gone makes the next output fail with
 /// [`Error::ConnectionClosed`], so the work for it stops.
@@ -37,6 +43,7 @@ pub struct IOWebsockets {
     inner: Mutex<Inner>,
     request: Request,
     events: bool,
+    filter: Filter,
     input_timeout: Option<Duration>,
     idle_timeout: Duration,
     stopping: Arc<AtomicBool>,
@@ -92,12 +99,14 @@ impl IOWebsockets {
     pub(crate) fn new(
         ws: WebSocket<Socket>,
         request: Request,
+        filter: Filter,
         input_timeout: Option<Duration>,
         idle_timeout: Duration,
         stopping: Arc<AtomicBool>,
     ) -> IOWebsockets {
         IOWebsockets {
             events: request.wants_events(),
+            filter,
             inner: Mutex::new(Inner {
                 ws,
                 pending: VecDeque::new(),
@@ -121,6 +130,12 @@ impl IOWebsockets {
     /// Whether the client chose events mode.
     pub fn is_events_mode(&self) -> bool {
         self.events
+    }
+
+    /// What the client asked to receive (`?events=…&agents=…`; everything
+    /// when it asked nothing). Input requests always reach it.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -336,6 +351,9 @@ fn ws_error(error: tungstenite::Error) -> Error {
 
 impl IOStream for IOWebsockets {
     fn print(&self, objects: &[&str], sep: &str, end: &str, _flush: bool) -> Result<()> {
+        if !self.filter.allows_kind("print") {
+            return Ok(());
+        }
         if self.events {
             let event = Event::print(objects.iter().copied(), sep, end);
             return self.output(event.to_json());
@@ -412,6 +430,9 @@ impl IOStream for IOWebsockets {
     }
 
     fn send(&self, event: &Event) -> Result<()> {
+        if !self.filter.allows(event) {
+            return Ok(());
+        }
         if self.events {
             return self.output(event.to_json());
         }

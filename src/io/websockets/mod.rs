@@ -7,7 +7,7 @@
 
 mod config;
 mod connection;
-mod handshake;
+pub(crate) mod handshake;
 mod server;
 
 pub use config::{HandshakeHook, Refusal, ServerConfig};

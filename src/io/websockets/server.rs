@@ -15,6 +15,7 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+use crate::io::Filter;
 use crate::io::websockets::connection::Socket;
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::{IOWebsockets, ServerConfig};
@@ -378,6 +379,13 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
             return;
         }
     }
+    let filter = match Filter::from_query(request.query()) {
+        Ok(filter) => filter,
+        Err(e) => {
+            respond(&stream, 400, "text/plain", &format!("{e}\n"));
+            return;
+        }
+    };
     if accept(&stream, &key, &request).is_err() {
         return;
     }
@@ -389,6 +397,7 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
     let ws = Arc::new(IOWebsockets::new(
         ws,
         request,
+        filter,
         config.input_timeout,
         config.idle_timeout,
         shared.stopping.clone(),

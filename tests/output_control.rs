@@ -4,47 +4,19 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use agentio::agentchat::{
-    ChatOptions, ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent,
-    register_function,
-};
+use agentio::agentchat::ChatOptions;
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{Event, IOStream, IOWebsockets};
-use agentio::llm::ReplayClient;
+use common::notebook::{self, POEM};
 use common::ws::{Client, connect, connect_with_protocol, send, until_close};
-use serde::Deserialize;
-use serde_json::json;
-
-#[derive(Deserialize)]
-struct City {
-    city: String,
-}
-
-const POEM: [&str; 4] = ["Sun ", "over ", "Paris. ", "TERMINATE"];
 
 /// The notebook chat on the replay model; a first message starting with
 /// "silent:" runs it silent.
 fn notebook_server() -> WebsocketServer {
     IOWebsockets::run_server_in_thread(ServerConfig::new("127.0.0.1", 0), |ws: &IOWebsockets| {
         let message = ws.input("", false)?;
-        let model = ReplayClient::new()
-            .tool_call("weather_forecast", json!({"city": "Paris"}))
-            .text(POEM);
-        let mut chatbot = ConversableAgent::new("chatbot")
-            .model_client(Arc::new(model))
-            .stream(true);
-        let mut user_proxy = UserProxyAgent::new("user_proxy")
-            .human_input_mode(HumanInputMode::Never)
-            .is_termination_msg(|m| m.text().ends_with("TERMINATE"));
-        let tool = Tool::new("weather_forecast", "Weather forecast for a city")
-            .param("city", ParamType::String, "city")
-            .function(|a: City| Ok::<_, String>(format!("Sunny in {}.", a.city)));
-        register_function(tool, &mut chatbot, &mut user_proxy);
         let silent = message.starts_with("silent:");
-        let options = ChatOptions::new(message).silent(silent);
-        user_proxy.initiate_chat(&mut chatbot, options).map(|_| ())
+        notebook::chat(ChatOptions::new(message).silent(silent)).map(|_| ())
     })
     .unwrap_or_else(|e| panic!("{e}"))
 }

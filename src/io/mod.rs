@@ -4,8 +4,11 @@
 //! - The default stream: [`get_default`], [`set_default`], [`with_default`],
 //!   [`set_global_default`], and [`spawn`] / [`inherit`] for threads that keep
 //!   their parent's stream.
-//! - Streams: [`IOConsole`] (stdout/stdin), [`IOBuffer`] (in memory) and
-//!   [`IOWebsockets`] (one websocket client, with its server).
+//! - Streams: [`IOConsole`] (stdout/stdin), [`IOBuffer`] (in memory),
+//!   [`IOWebsockets`] (one websocket client, with its server) and
+//!   [`JsonLines`] (a transcript, one event per line).
+//! - Adapters: [`Filtered`] (pass events by kind and agent, see [`Filter`])
+//!   and [`Tee`] (one chat to several streams).
 //! - [`Event`]: the structured things a stream carries, with AG2's JSON shape
 //!   and AutoGen 0.2's console text.
 //!
@@ -16,9 +19,11 @@ mod console;
 mod default;
 mod event;
 mod filter;
+mod json_lines;
 mod macros;
 mod render;
 mod stream;
+mod tee;
 mod uuid;
 pub mod websockets;
 
@@ -36,7 +41,9 @@ pub use event::{
     UsageSummaryEvent, UsingAutoReplyEvent,
 };
 pub use filter::{Filter, Filtered};
+pub use json_lines::JsonLines;
 pub use render::{Color, TextPart};
 pub use stream::{IOStream, joined, send_as_text};
+pub use tee::Tee;
 pub use uuid::{ParseUuidError, Uuid};
 pub use websockets::IOWebsockets;

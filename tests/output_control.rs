@@ -1,14 +1,20 @@
 //! Output control over real websockets: silent chats send nothing (streamed
 //! tokens included), filters by kind, by agent and by the handshake query,
-//! and input requests pass every filter.
+//! input requests pass every filter, and only the chosen agents' replies
+//! stream their tokens.
 
 mod common;
 
-use agentio::agentchat::ChatOptions;
+use agentio::agentchat::{
+    ChatOptions, ConversableAgent, HumanInputMode, ParamType, Streaming, Tool, UserProxyAgent,
+    register_function,
+};
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{Event, IOStream, IOWebsockets};
+use agentio::llm::{ConfigEntry, LlmConfig};
 use common::notebook::{self, POEM};
 use common::ws::{Client, connect, connect_with_protocol, send, until_close};
+use common::{MockServer, Reply, streamed_text, streamed_tool_call};
 
 /// The notebook chat on the replay model; a first message starting with
 /// "silent:" runs it silent.
@@ -178,5 +184,93 @@ fn input_requests_pass_every_filter_and_unknown_kinds_are_refused() {
             assert!(body.contains("input_request"), "lists the kinds: {body}");
         }
         other => panic!("expected a 400, got {other:?}"),
+    }
+}
+
+/// The notebook chat against the mock model (real SSE, the tool-call turn
+/// starting with AG2's role chunk and its empty content), streaming as asked.
+fn mock_notebook_server(mock: &common::MockServer, streaming: Streaming) -> WebsocketServer {
+    let base_url = mock.base_url();
+    IOWebsockets::run_server_in_thread(
+        ServerConfig::new("127.0.0.1", 0),
+        move |ws: &IOWebsockets| {
+            let message = ws.input("", false)?;
+            let config = LlmConfig::new(vec![
+                ConfigEntry::new("mock-model").base_url(base_url.clone()),
+            ])
+            .stream(true)
+            .cache_seed(None);
+            let mut chatbot = ConversableAgent::new("chatbot").llm_config(config);
+            let mut user_proxy = UserProxyAgent::new("user_proxy")
+                .human_input_mode(HumanInputMode::Never)
+                .is_termination_msg(|m| m.text().ends_with("TERMINATE"));
+            let tool = Tool::new("weather_forecast", "Weather forecast for a city")
+                .param("city", ParamType::String, "city")
+                .function(|_: serde_json::Value| Ok::<_, String>("Sunny.".to_owned()));
+            register_function(tool, &mut chatbot, &mut user_proxy);
+            let options = ChatOptions::new(message).streaming(streaming.clone());
+            user_proxy.initiate_chat(&mut chatbot, options).map(|_| ())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn notebook_replies() -> Vec<Reply> {
+    vec![
+        streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#),
+        streamed_text(&POEM),
+    ]
+}
+
+#[test]
+fn streaming_only_the_answering_agent_the_tool_call_turn_streams_nothing() {
+    let mock = MockServer::start(notebook_replies());
+    let server = mock_notebook_server(&mock, Streaming::agents(["chatbot"]));
+    let mut ws = connect(&format!("{}/ws?format=events", server.uri()));
+    let got = events(&chat(&mut ws, "Weather in Paris?"));
+    let tool_response = got
+        .iter()
+        .position(|e| e.kind() == "tool_response")
+        .unwrap_or_else(|| panic!("{:?}", kinds(&got)));
+    assert!(
+        !got[..tool_response].iter().any(|e| e.kind() == "stream"),
+        "no stream event, not even an empty one, before the tool ran: {:?}",
+        kinds(&got)
+    );
+    let streamed: Vec<&str> = got
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stream(s) => Some(s.content.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(streamed, POEM, "the poem, token by token");
+    let answer = got.iter().rev().find_map(|e| match e {
+        Event::Text(t) if t.sender == "chatbot" => Some(t),
+        _ => None,
+    });
+    assert!(answer.is_some_and(|t| t.streamed), "{answer:?}");
+}
+
+#[test]
+fn replies_kept_whole_arrive_as_one_text_event_marked_not_streamed() {
+    for streaming in [Streaming::None, Streaming::agents(["someone else"])] {
+        let mock = MockServer::start(notebook_replies());
+        let server = mock_notebook_server(&mock, streaming.clone());
+        let mut ws = connect(&format!("{}/ws?format=events", server.uri()));
+        let got = events(&chat(&mut ws, "Weather in Paris?"));
+        assert!(
+            !got.iter().any(|e| e.kind() == "stream"),
+            "{streaming:?}: {:?}",
+            kinds(&got)
+        );
+        let answer = got.iter().rev().find_map(|e| match e {
+            Event::Text(t) if t.sender == "chatbot" => Some(t),
+            _ => None,
+        });
+        assert!(
+            answer.is_some_and(|t| !t.streamed && t.content == POEM.concat()),
+            "{streaming:?}: {answer:?}"
+        );
     }
 }

@@ -33,6 +33,46 @@ impl std::fmt::Debug for SummaryMethod {
     }
 }
 
+/// Whose replies stream their tokens in a chat. A reply that does not stream
+/// arrives whole, as one `text` event (`streamed` false), once it is complete.
+///
+/// Tool-call replies never stream anything in any mode (their fragments are
+/// assembled, then shown as one `tool_call` event), so `All` already streams
+/// only the turns that answer; use `Agents` to stream only the agent whose
+/// replies are the chat's answer (AutoGen issues 1143 and 3099).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Streaming {
+    /// Every agent's replies stream when the agent streams (the default).
+    #[default]
+    All,
+    /// Only these agents' replies stream; the others arrive whole.
+    Agents(Vec<String>),
+    /// No reply streams; every reply arrives whole. The model calls still
+    /// stream when the agent asks for it, so read timeouts stay per chunk.
+    None,
+}
+
+impl Streaming {
+    /// Only `agents`' replies stream.
+    pub fn agents<I, S>(agents: I) -> Streaming
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Streaming::Agents(agents.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether `agent`'s replies stream.
+    pub fn streams(&self, agent: &str) -> bool {
+        match self {
+            Streaming::All => true,
+            Streaming::Agents(agents) => agents.iter().any(|a| a == agent),
+            Streaming::None => false,
+        }
+    }
+}
+
 /// The options of [`ConversableAgent::initiate_chat`]; a `&str` or `String`
 /// converts into options with AutoGen's defaults.
 #[derive(Debug, Clone)]
@@ -40,6 +80,7 @@ pub struct ChatOptions {
     message: String,
     clear_history: bool,
     silent: bool,
+    streaming: Streaming,
     max_turns: Option<usize>,
     summary_method: SummaryMethod,
 }
@@ -52,6 +93,7 @@ impl ChatOptions {
             message: message.into(),
             clear_history: true,
             silent: false,
+            streaming: Streaming::All,
             max_turns: None,
             summary_method: SummaryMethod::LastMsg,
         }
@@ -67,6 +109,20 @@ impl ChatOptions {
     /// included (default false). Input requests still reach the stream.
     pub fn silent(mut self, silent: bool) -> ChatOptions {
         self.silent = silent;
+        self
+    }
+
+    /// Whose replies stream their tokens (default: every streaming agent's).
+    ///
+    /// ```
+    /// use agentio::agentchat::{ChatOptions, Streaming};
+    ///
+    /// // Only the chatbot's answers stream; the user proxy's turns arrive whole.
+    /// let options = ChatOptions::new("Weather in Paris?").streaming(Streaming::agents(["chatbot"]));
+    /// # let _ = options;
+    /// ```
+    pub fn streaming(mut self, streaming: Streaming) -> ChatOptions {
+        self.streaming = streaming;
         self
     }
 
@@ -167,6 +223,8 @@ impl Outgoing {
 pub(crate) struct Turn {
     /// Where the chat's output goes (a mute stream for a silent chat).
     pub stream: Arc<dyn IOStream>,
+    /// Whose replies stream their tokens.
+    pub streaming: Streaming,
     /// Every reply a human typed.
     pub human_input: Vec<String>,
     /// (model, usage, cost, cached) of every model call.
@@ -277,6 +335,7 @@ impl ConversableAgent {
         recipient.prepare_chat(&self.name, options.clear_history);
         let mut turn = Turn {
             stream,
+            streaming: options.streaming.clone(),
             human_input: Vec::new(),
             usage: Vec::new(),
         };

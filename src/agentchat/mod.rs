@@ -20,6 +20,6 @@ pub use agent::{
     ASSISTANT_SYSTEM_MESSAGE, AssistantAgent, ConversableAgent, DEFAULT_MAX_CONSECUTIVE_AUTO_REPLY,
     DEFAULT_SYSTEM_MESSAGE, HumanInputMode, TerminationCheck, UserProxyAgent, register_function,
 };
-pub use chat::{ChatCost, ChatOptions, ChatResult, Summariser, SummaryMethod};
+pub use chat::{ChatCost, ChatOptions, ChatResult, Streaming, Summariser, SummaryMethod};
 pub use run::{RunResponse, run};
 pub use tools::{ParamType, Tool, ToolRun, Toolbox, parse_arguments};

@@ -6,8 +6,9 @@ use crate::agentchat::chat::{Outgoing, Speaking, Turn};
 use crate::agentchat::{ConversableAgent, HumanInputMode, parse_arguments};
 use crate::io;
 use crate::io::{
-    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, TerminationAndHumanReplyNoInputEvent,
-    TerminationEvent, ToolResponse, UsingAutoReplyEvent, Uuid,
+    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, Filter, Filtered, IOStream,
+    TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolResponse, UsingAutoReplyEvent,
+    Uuid,
 };
 use crate::llm::{ChatRequest, Message};
 use std::sync::Arc;
@@ -252,14 +253,23 @@ impl ConversableAgent {
             .tools(self.llm_tools.schemas())
             .stream(self.stream);
         // Streamed fragments go to the chat's stream (a mute one when
-        // silent), marked as this agent's.
-        let speaking = Arc::new(Speaking {
-            agent: self.name.clone(),
-            inner: turn.stream.clone(),
-        });
-        let reply = io::with_default(speaking, || model.create(&request))?;
+        // silent), marked as this agent's, unless the chat keeps this agent's
+        // replies whole.
+        let shows_tokens = turn.streaming.streams(&self.name);
+        let target: Arc<dyn IOStream> = if shows_tokens {
+            Arc::new(Speaking {
+                agent: self.name.clone(),
+                inner: turn.stream.clone(),
+            })
+        } else {
+            Arc::new(Filtered::new(
+                turn.stream.clone(),
+                Filter::all().without_kinds(["stream"])?,
+            ))
+        };
+        let reply = io::with_default(target, || model.create(&request))?;
         turn.record_usage(&reply);
-        let streamed = reply.streamed && reply.message.tool_calls.is_empty();
+        let streamed = shows_tokens && reply.streamed && reply.message.tool_calls.is_empty();
         let mut message = reply.message;
         message.name = None;
         Ok(Some(Outgoing {

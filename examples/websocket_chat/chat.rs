@@ -1,12 +1,14 @@
 //! The seed notebook's chat, served: each websocket connection reads the
 //! first message and runs `user_proxy` ↔ `chatbot` (with `weather_forecast`)
-//! on that connection's stream. Shared by `main.rs` and the end-to-end test.
+//! on that connection's stream. Shared by `main.rs`, `load`, `custom_stream`
+//! and the end-to-end test.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use agentio::agentchat::{
-    ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent, register_function,
+    ChatResult, ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent,
+    register_function,
 };
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets};
@@ -156,6 +158,12 @@ fn now_utc() -> String {
 /// One connection's chat: the notebook's `on_connect`.
 pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
     let message = ws.input("", false)?;
+    notebook_chat(message, model).map(|_| ())
+}
+
+/// The notebook's chat on the current default stream: `user_proxy` asks,
+/// `chatbot` answers with the `weather_forecast` tool, its reply streamed.
+pub fn notebook_chat(message: String, model: &Model) -> agentio::Result<ChatResult> {
     let chatbot = ConversableAgent::new("chatbot").system_message(
         "You are a helpful assistant. Use the tools you are given. \
          Reply TERMINATE when the task is done.",
@@ -171,7 +179,7 @@ pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
         .max_consecutive_auto_reply(10)
         .is_termination_msg(|m| m.text().trim_end().ends_with("TERMINATE"));
     register_function(weather_forecast(), &mut chatbot, &mut user_proxy);
-    user_proxy.initiate_chat(&mut chatbot, message).map(|_| ())
+    user_proxy.initiate_chat(&mut chatbot, message)
 }
 
 /// Serves the page at `/` and the chat at `/ws` (any path works for

@@ -31,11 +31,15 @@
 //!
 //! Threads started with [`io::spawn`] keep their parent's stream; plain
 //! `std::thread::spawn` threads see the global default, as in AutoGen.
+//!
+//! Start with [the guide](guide): the stream alone, your own streams,
+//! filters and tee, then how agents use it.
 
 #![forbid(unsafe_code)]
 
 pub mod agentchat;
 mod error;
+pub mod guide;
 pub mod io;
 pub mod llm;
 

@@ -85,10 +85,14 @@ impl ToolCallAssembler {
         slot.arguments.push_str(&arguments);
     }
 
-    /// The assembled calls, in order. A call without arguments gets `{}`;
-    /// one without an id gets a generated `call_…` id, so its result can
-    /// refer to it.
-    pub fn finish(self) -> Vec<ToolCall> {
+    /// The assembled calls, in `index` order when every call had one (a
+    /// server may interleave the fragments of parallel calls), else in
+    /// arrival order. A call without arguments gets `{}`; one without an id
+    /// gets a generated `call_…` id, so its result can refer to it.
+    pub fn finish(mut self) -> Vec<ToolCall> {
+        if self.slots.iter().all(|s| s.index.is_some()) {
+            self.slots.sort_by_key(|s| s.index); // stable: equal indexes keep their order
+        }
         self.slots
             .into_iter()
             .map(|slot| ToolCall {

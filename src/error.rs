@@ -60,6 +60,9 @@ pub enum Error {
     Cancelled,
     /// The client did not answer an input request in time.
     InputTimeout(std::time::Duration),
+    /// A write to the client waited longer than the write timeout: it stopped
+    /// reading (or its network did). The connection is closed.
+    WriteTimeout(std::time::Duration),
     /// The server is shutting down.
     ServerStopping,
     /// The websocket protocol failed.
@@ -116,6 +119,11 @@ impl fmt::Display for Error {
                 f,
                 "no input from the client within {t:?}; raise ServerConfig::input_timeout to wait longer"
             ),
+            Error::WriteTimeout(t) => write!(
+                f,
+                "the websocket client read nothing for {t:?} while output waited; it was dropped \
+                 (ServerConfig::write_timeout)"
+            ),
             Error::ServerStopping => f.write_str("the server is shutting down"),
             Error::WebSocket(e) => write!(f, "websocket error: {e}"),
             Error::Panicked(what) => write!(f, "{what} panicked (a bug: please report it)"),
@@ -146,6 +154,7 @@ impl std::error::Error for Error {
             | Error::ConnectionClosed
             | Error::Cancelled
             | Error::InputTimeout(_)
+            | Error::WriteTimeout(_)
             | Error::ServerStopping
             | Error::Panicked(_)
             | Error::InputTooLong { .. }

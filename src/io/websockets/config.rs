@@ -133,7 +133,12 @@ impl ServerConfig {
         self
     }
 
-    /// How long a write may block on a client that does not read.
+    /// How long a write may block on a client that does not read (default
+    /// 10 s). Past it the connection is closed and the chat's next output
+    /// fails with [`Error::WriteTimeout`](crate::Error::WriteTimeout), which
+    /// ends it and drops its model stream. Meanwhile the server holds at most
+    /// one frame for that client (at most `max_message_size`) beyond the
+    /// kernel's socket buffer, and the client's thread sleeps in the write.
     pub fn write_timeout(mut self, timeout: Duration) -> ServerConfig {
         self.write_timeout = timeout;
         self

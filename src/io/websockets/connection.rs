@@ -58,6 +58,8 @@ struct Inner {
     got_close: bool,
     /// Error events owed to the client for frames it got wrong.
     complaints: Vec<String>,
+    /// How long one write may wait on a client that does not read.
+    write_timeout: Duration,
 }
 
 /// The client's socket, shared with the server's registry (which shuts it
@@ -102,6 +104,7 @@ impl IOWebsockets {
         filter: Filter,
         input_timeout: Option<Duration>,
         idle_timeout: Duration,
+        write_timeout: Duration,
         stopping: Arc<AtomicBool>,
     ) -> IOWebsockets {
         IOWebsockets {
@@ -114,6 +117,7 @@ impl IOWebsockets {
                 closed: false,
                 got_close: false,
                 complaints: Vec::new(),
+                write_timeout,
             }),
             request,
             input_timeout,
@@ -230,9 +234,19 @@ impl Inner {
             })
     }
 
+    /// Writes one frame. The socket's write timeout bounds the wait on a
+    /// client that stopped reading; past it the connection is given up, so
+    /// what is held for it stays one frame, and the chat ends.
     fn write(&mut self, text: String) -> Result<()> {
         match self.ws.send(Message::text(text)) {
             Ok(()) => Ok(()),
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                self.closed = true;
+                let _ = self.ws.get_ref().shutdown(std::net::Shutdown::Both);
+                Err(Error::WriteTimeout(self.write_timeout))
+            }
             Err(e) => {
                 self.closed = true;
                 Err(ws_error(e))

@@ -400,6 +400,7 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
         filter,
         config.input_timeout,
         config.idle_timeout,
+        config.write_timeout,
         shared.stopping.clone(),
     ));
     let outcome = io::with_default(ws.clone(), || {

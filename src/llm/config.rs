@@ -281,8 +281,15 @@ pub fn parse_config_list(text: &str, source: &str) -> Result<Vec<ConfigEntry>> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            serde_json::from_value::<ConfigEntry>(item)
-                .map_err(|e| Error::Config(format!("{source}, config {}: {e}", i + 1)))
+            let entry = serde_json::from_value::<ConfigEntry>(item)
+                .map_err(|e| Error::Config(format!("{source}, config {}: {e}", i + 1)))?;
+            if entry.model.trim().is_empty() {
+                return Err(Error::Config(format!(
+                    "{source}, config {}: \"model\" is empty; name the model to call",
+                    i + 1
+                )));
+            }
+            Ok(entry)
         })
         .collect()
 }
@@ -323,6 +330,15 @@ mod tests {
 
     fn models(list: &[ConfigEntry]) -> Vec<&str> {
         list.iter().map(|e| e.model.as_str()).collect()
+    }
+
+    #[test]
+    fn an_empty_model_is_an_error_naming_the_config() {
+        let err = parse_config_list(r#"[{"model": "gpt-4o"}, {"model": " "}]"#, "file x.json");
+        assert!(
+            matches!(&err, Err(Error::Config(m)) if m.starts_with("file x.json, config 2: \"model\" is empty")),
+            "{err:?}"
+        );
     }
 
     #[test]

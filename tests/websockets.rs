@@ -410,6 +410,31 @@ fn a_disconnect_stops_a_printing_producer_within_a_few_messages() {
 }
 
 #[test]
+fn a_client_that_closes_mid_stream_gets_the_closing_handshake_and_the_producer_stops() {
+    let printed = Arc::new(AtomicUsize::new(0));
+    let (done, stopped) = mpsc::channel();
+    let server = IOWebsockets::run_server_in_thread(local(), producer(printed, done))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut ws = connect(server.uri());
+    for _ in 0..3 {
+        assert_eq!(text(&mut ws), "token\n");
+    }
+    ws.close(None).unwrap_or_else(|e| panic!("{e}"));
+    let mut echoed = false;
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Close(_)) => echoed = true,
+            Ok(_) => {}
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("the server did not complete the closing handshake: {e}"),
+        }
+    }
+    assert!(echoed, "the server echoed the close");
+    let error = stopped.recv_timeout(Duration::from_secs(5));
+    assert!(error.is_ok(), "the producer never stopped");
+}
+
+#[test]
 fn a_cancel_stops_a_printing_producer_with_a_distinct_error() {
     let printed = Arc::new(AtomicUsize::new(0));
     let (done, stopped) = mpsc::channel();

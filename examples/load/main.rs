@@ -7,7 +7,14 @@
 //! cargo run --release --example load -- --clients 64 --rounds 20
 //! cargo run --release --example load -- --clients 1024 --rounds 2 --backlog 4096
 //! cargo run --release --example load -- --idle 10000   # needs `ulimit -n` above 10,100
+//! cargo run --release --example load -- --soak 600 --clients 32 --misbehave 0.3 --check
 //! ```
+//!
+//! `--soak SECONDS`: clients chat for that long, `--misbehave` of them (a
+//! share, 0 to 1) misbehaving at random (drop TCP mid-stream, close
+//! mid-stream, cancel, stop reading, oversize message, garbage frame, never
+//! handshake); the server's threads, descriptors and RSS are sampled every
+//! second. `--check` exits 1 if a well-behaved chat failed or a resource grew.
 //!
 //! Workload (the seed notebook): a client connects and sends one message; the
 //! server's agents make two streamed model calls to the mock (a
@@ -24,6 +31,7 @@ mod chat;
 
 mod baseline;
 mod mock;
+mod soak;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -50,7 +58,10 @@ fn main() {
     let backlog = arg("--backlog", 128) as i32;
     match args.first().map(String::as_str) {
         Some("--mock") => return mock::run(backlog),
-        Some("--serve") => return run_server(text(1), backlog),
+        Some("--serve") => {
+            return run_server(text(1), backlog, args.iter().any(|a| a == "--soak-limits"));
+        }
+        Some("--soak") => return run_soak(&args),
         Some("--serve-baseline") => return baseline::run(text(1), text(2), backlog),
         Some("--serve-replay") => return run_replay_server(),
         Some("--idle") => return idle(arg("--idle", 1000)),
@@ -96,6 +107,48 @@ fn main() {
     let _ = std::fs::remove_file(&frames_path);
 }
 
+/// `--soak SECONDS [--clients C] [--misbehave SHARE] [--check]`.
+fn run_soak(args: &[String]) {
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let seconds = value("--soak").and_then(|v| v.parse().ok()).unwrap_or(30);
+    let clients = value("--clients")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
+    let share: f64 = value("--misbehave")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.3);
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let (mut mock, mock_addr) = spawn(&exe, &["--mock", "--backlog", "1024"]);
+    let base_url = format!("http://{mock_addr}/v1");
+    let (mut server, uri) = spawn(
+        &exe,
+        &["--serve", &base_url, "--backlog", "1024", "--soak-limits"],
+    );
+    if let Err(e) = one_chat(&uri, false) {
+        panic!("first chat: {e}");
+    }
+    let passed = soak::run(&uri, server.id(), seconds, clients, share);
+    for child in [&mut server, &mut mock] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    if args.iter().any(|a| a == "--check") && !passed {
+        std::process::exit(1);
+    }
+}
+
+/// A websocket client as tungstenite makes it.
+type Client = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>;
+
+/// The poem's first token, as the client sees it.
+fn first_word() -> String {
+    chat::poem("Paris").swap_remove(0)
+}
+
 /// A listener on a free loopback port with this listen backlog.
 pub fn listen(backlog: i32) -> TcpListener {
     use socket2::{Domain, Socket, Type};
@@ -124,7 +177,7 @@ fn spawn(exe: &std::path::Path, args: &[&str]) -> (Child, String) {
 /// The server process: the example's own chat code, pointed at the mock,
 /// cache off (every chat must reach the model), connection limit raised to
 /// 10,000 so the benchmark measures capacity, not the default limit.
-fn run_server(base_url: String, backlog: i32) {
+fn run_server(base_url: String, backlog: i32, soak_limits: bool) {
     let config = LlmConfig::new(vec![
         ConfigEntry::new("mock-model")
             .api_key("sk-bench")
@@ -132,7 +185,13 @@ fn run_server(base_url: String, backlog: i32) {
     ])
     .cache_seed(None);
     let model = chat::Model::config(config).unwrap_or_else(|e| panic!("{e}"));
-    let limits = ServerConfig::default().max_connections(10_000);
+    let mut limits = ServerConfig::default().max_connections(10_000);
+    if soak_limits {
+        limits = limits
+            .handshake_timeout(soak::HANDSHAKE_TIMEOUT)
+            .write_timeout(soak::WRITE_TIMEOUT)
+            .max_message_size(soak::MAX_MESSAGE);
+    }
     let server = chat::serve_on(listen(backlog), limits, model).unwrap_or_else(|e| panic!("{e}"));
     println!("{}", server.uri());
     loop {
@@ -216,7 +275,7 @@ struct Sample {
 
 /// One chat as the notebook's client has it; with `keep`, its text frames.
 fn one_chat(uri: &str, keep: bool) -> Result<(Sample, Vec<String>), String> {
-    let first_word = chat::poem("Paris").swap_remove(0);
+    let first_word = first_word();
     let start = Instant::now();
     let (mut ws, _) = tungstenite::connect(format!("{uri}/ws")).map_err(|e| e.to_string())?;
     let mut sample = Sample {

@@ -176,7 +176,13 @@ impl IOWebsockets {
     pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) {
         let mut inner = self.lock();
         if !inner.ws.can_write() {
-            if self.stopping.load(Ordering::SeqCst) && !inner.got_close {
+            if inner.got_close {
+                // The client closed first; tungstenite queued the echo, which
+                // goes out on the next read or flush: send it, completing the
+                // closing handshake instead of dropping the socket.
+                let _ = inner.ws.get_ref().set_nonblocking(false);
+                let _ = inner.ws.flush();
+            } else if self.stopping.load(Ordering::SeqCst) {
                 // Shutdown woke a blocked read by closing the socket's read
                 // side, which ends tungstenite's session; the write side is
                 // still open, so the client still learns why.

@@ -52,6 +52,7 @@ pub struct ServerConfig {
     pub(crate) write_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
     pub(crate) page: Option<Arc<str>>,
+    pub(crate) health_path: Option<Arc<str>>,
     pub(crate) hook: Option<HandshakeHook>,
 }
 
@@ -68,6 +69,7 @@ impl fmt::Debug for ServerConfig {
             .field("write_timeout", &self.write_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("page", &self.page.as_ref().map(|p| p.len()))
+            .field("health_path", &self.health_path)
             .field("hook", &self.hook.is_some())
             .finish()
     }
@@ -83,7 +85,8 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// A config for `host:port` (port 0: any free port) with the defaults:
     /// 4 MiB messages, 1,024 connections, 10 s handshake, 5 min input wait,
-    /// 60 s idle, 10 s write timeout, 2 s shutdown grace.
+    /// 60 s idle, 10 s write timeout, 2 s shutdown grace, health checks at
+    /// `/healthz`.
     pub fn new(host: impl Into<String>, port: u16) -> ServerConfig {
         ServerConfig {
             host: host.into(),
@@ -96,6 +99,7 @@ impl ServerConfig {
             write_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(2),
             page: None,
+            health_path: Some("/healthz".into()),
             hook: None,
         }
     }
@@ -154,6 +158,15 @@ impl ServerConfig {
     /// port serves a chat page and its websocket.
     pub fn page(mut self, html: impl Into<Arc<str>>) -> ServerConfig {
         self.page = Some(html.into());
+        self
+    }
+
+    /// Where load balancers check the server (default `/healthz`; `None`
+    /// turns it off): a plain GET gets 200 `ok` while the server accepts
+    /// chats and 503 `draining` once [`drain`](super::WebsocketServer::drain)
+    /// or [`start_draining`](super::WebsocketServer::start_draining) began.
+    pub fn health_path(mut self, path: Option<&str>) -> ServerConfig {
+        self.health_path = path.map(Into::into);
         self
     }
 

@@ -3,7 +3,8 @@
 //! the default (`IOWebsockets::run_server_in_thread`).
 //!
 //! Limits ([`ServerConfig`]) have safe defaults; a handshake hook can refuse
-//! clients; the same port can serve a page to plain HTTP GETs.
+//! clients; the same port can serve a page to plain HTTP GETs and health
+//! checks; [`WebsocketServer::drain`] stops gracefully for rolling restarts.
 
 mod config;
 mod connection;
@@ -13,4 +14,4 @@ mod server;
 pub use config::{HandshakeHook, Refusal, ServerConfig};
 pub use connection::IOWebsockets;
 pub use handshake::{EVENTS_PROTOCOL, Request};
-pub use server::WebsocketServer;
+pub use server::{Drained, WebsocketServer};

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -55,12 +55,19 @@ impl fmt::Debug for WebsocketServer {
 struct Shared {
     config: ServerConfig,
     stopping: Arc<AtomicBool>,
+    /// Health checks answer 503 and new chats are refused.
+    draining: AtomicBool,
+    /// Chats in `on_connect` now, and chats ended so far.
+    chats: AtomicUsize,
+    chats_ended: AtomicUsize,
     /// Live connections: a handle on each socket, to close it on shutdown.
     live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     next_id: AtomicU64,
-    /// Told each time a connection ends, so shutdown waits without polling.
-    ended: Mutex<Sender<()>>,
+    /// Woken each time a chat or connection ends, so shutdown and drain
+    /// wait without polling. One slot: a pending wakeup is enough, and
+    /// nothing piles up while nobody waits.
+    ended: SyncSender<()>,
     ended_rx: Mutex<Receiver<()>>,
 }
 
@@ -142,14 +149,17 @@ impl IOWebsockets {
         listener.set_nonblocking(false)?;
         let addr = listener.local_addr()?;
         let uri = format!("ws://{}", reachable(addr));
-        let (ended, ended_rx) = mpsc::channel();
+        let (ended, ended_rx) = mpsc::sync_channel(1);
         let shared = Arc::new(Shared {
             config,
             stopping: Arc::new(AtomicBool::new(false)),
+            draining: AtomicBool::new(false),
+            chats: AtomicUsize::new(0),
+            chats_ended: AtomicUsize::new(0),
             live: Mutex::new(HashMap::new()),
             threads: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
-            ended: Mutex::new(ended),
+            ended,
             ended_rx: Mutex::new(ended_rx),
         });
         let on_connect: Arc<OnConnect> =
@@ -193,6 +203,66 @@ impl WebsocketServer {
     /// How many clients are connected now.
     pub fn connections(&self) -> usize {
         self.shared.live().len()
+    }
+
+    /// How many chats are running (connections inside `on_connect`).
+    pub fn chats(&self) -> usize {
+        self.shared.chats.load(Ordering::SeqCst)
+    }
+
+    /// Starts draining without waiting: health checks answer 503 (a load
+    /// balancer stops sending new clients), new websocket clients get 503,
+    /// chats in progress go on.
+    pub fn start_draining(&self) {
+        self.shared.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the server is draining.
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining.load(Ordering::SeqCst)
+    }
+
+    /// A graceful stop for rolling restarts: [`start_draining`](Self::start_draining),
+    /// let the chats in progress finish for at most `grace`, then stop as
+    /// [`stop`](Self::stop) does (1001 to the chats still running).
+    ///
+    /// ```no_run
+    /// use agentio::io::{IOWebsockets, websockets::ServerConfig};
+    /// use std::time::Duration;
+    ///
+    /// let server = IOWebsockets::run_server_in_thread(ServerConfig::new("0.0.0.0", 8000), |_ws| {
+    ///     agentio::ioprintln!("hello")
+    /// })?;
+    /// // … on SIGTERM:
+    /// let drained = server.drain(Duration::from_secs(30));
+    /// println!("{} chats finished, {} cut", drained.finished, drained.cut);
+    /// # Ok::<(), agentio::Error>(())
+    /// ```
+    pub fn drain(mut self, grace: Duration) -> Drained {
+        self.start_draining();
+        let ended_before = self.shared.chats_ended.load(Ordering::SeqCst);
+        let deadline = Instant::now() + grace;
+        {
+            let ended = self
+                .shared
+                .ended_rx
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            while self.chats() > 0 {
+                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                let _ = ended.recv_timeout(left);
+            }
+        }
+        let cut = self.chats();
+        let finished = self.shared.chats_ended.load(Ordering::SeqCst) - ended_before;
+        let abandoned = self.shutdown();
+        Drained {
+            finished,
+            cut,
+            abandoned,
+        }
     }
 
     /// Stops the server (see [`WebsocketServer`]) and returns how many client
@@ -255,6 +325,17 @@ impl WebsocketServer {
             }
         }
     }
+}
+
+/// What [`WebsocketServer::drain`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Chats that finished on their own within the grace period.
+    pub finished: usize,
+    /// Chats still running when it ended, closed with 1001.
+    pub cut: usize,
+    /// Threads still in user code after that (see [`WebsocketServer::stop`]).
+    pub abandoned: usize,
 }
 
 impl Drop for WebsocketServer {
@@ -321,11 +402,7 @@ fn admit(
         .spawn(move || {
             serve(stream, &shared2, on_connect.as_ref());
             shared2.live().remove(&id);
-            let _ = shared2
-                .ended
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .send(());
+            let _ = shared2.ended.try_send(());
         });
     match spawned {
         Ok(handle) => threads.push(handle),
@@ -360,6 +437,16 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
         respond(&stream, 400, "text/plain", "bad request\n");
         return;
     };
+    let draining = shared.draining.load(Ordering::SeqCst);
+    if config.health_path.as_deref() == Some(request.path())
+        && matches!(request.method(), "GET" | "HEAD")
+    {
+        match draining {
+            false => respond(&stream, 200, "text/plain", "ok\n"),
+            true => respond(&stream, 503, "text/plain", "draining\n"),
+        }
+        return;
+    }
     let key = match request.upgrade_key() {
         Ok(key) => key.to_owned(),
         Err(why) => {
@@ -373,6 +460,15 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
             return;
         }
     };
+    if draining {
+        respond(
+            &stream,
+            503,
+            "text/plain",
+            "server is draining; connect again\n",
+        );
+        return;
+    }
     if let Some(hook) = &config.hook {
         if let Err(refusal) = hook(&request) {
             respond(&stream, refusal.status, "text/plain", &refusal.reason);
@@ -403,9 +499,14 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
         config.write_timeout,
         shared.stopping.clone(),
     ));
+    shared.chats.fetch_add(1, Ordering::SeqCst);
     let outcome = io::with_default(ws.clone(), || {
         catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
     });
+    // The chat is over; what is left is the close handshake.
+    shared.chats_ended.fetch_add(1, Ordering::SeqCst);
+    shared.chats.fetch_sub(1, Ordering::SeqCst);
+    let _ = shared.ended.try_send(());
     let stopping = shared.stopping.load(Ordering::SeqCst);
     match outcome {
         Ok(Ok(())) if stopping => ws.close(CloseCode::Away, "server shutting down", None),

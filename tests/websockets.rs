@@ -358,6 +358,39 @@ fn the_handshake_hook_refuses_a_bad_origin() {
 }
 
 #[test]
+fn the_client_address_behind_a_trusted_proxy_reaches_the_hook_and_on_connect() {
+    let (seen, hook_saw) = mpsc::channel();
+    let config = local()
+        .trusted_proxies(["127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))])
+        .handshake_hook(move |request| {
+            let _ = seen.send(request.client_addr());
+            Ok(())
+        });
+    let server = IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
+        let client = ws.request().client_addr();
+        agentio::ioprintln!("{client:?}")
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    use tungstenite::client::IntoClientRequest;
+    let mut request = server
+        .uri()
+        .into_client_request()
+        .unwrap_or_else(|e| panic!("{e}"));
+    request.headers_mut().insert(
+        "x-forwarded-for",
+        "1.1.1.1, 198.51.100.4"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (mut ws, _) = tungstenite::connect(request).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(text(&mut ws), "Some(198.51.100.4)\n");
+    assert_eq!(
+        hook_saw.recv_timeout(Duration::from_secs(5)).ok().flatten(),
+        "198.51.100.4".parse().ok()
+    );
+}
+
+#[test]
 fn a_plain_get_gets_the_page_on_the_same_port() {
     let server =
         IOWebsockets::run_server_in_thread(local().page("<h1>chat</h1>"), |_: &IOWebsockets| {

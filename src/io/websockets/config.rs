@@ -1,6 +1,7 @@
 //! The server's limits and options, with safe defaults.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +54,7 @@ pub struct ServerConfig {
     pub(crate) shutdown_grace: Duration,
     pub(crate) page: Option<Arc<str>>,
     pub(crate) health_path: Option<Arc<str>>,
+    pub(crate) trusted_proxies: Vec<IpAddr>,
     pub(crate) hook: Option<HandshakeHook>,
 }
 
@@ -70,6 +72,7 @@ impl fmt::Debug for ServerConfig {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("page", &self.page.as_ref().map(|p| p.len()))
             .field("health_path", &self.health_path)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("hook", &self.hook.is_some())
             .finish()
     }
@@ -100,6 +103,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(2),
             page: None,
             health_path: Some("/healthz".into()),
+            trusted_proxies: Vec::new(),
             hook: None,
         }
     }
@@ -167,6 +171,14 @@ impl ServerConfig {
     /// or [`start_draining`](super::WebsocketServer::start_draining) began.
     pub fn health_path(mut self, path: Option<&str>) -> ServerConfig {
         self.health_path = path.map(Into::into);
+        self
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed, so
+    /// [`Request::client_addr`] is the real client's address behind them
+    /// (none by default: the header is ignored, since anyone can send it).
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> ServerConfig {
+        self.trusted_proxies = proxies.into_iter().map(|ip| ip.to_canonical()).collect();
         self
     }
 

@@ -2,7 +2,7 @@
 //! and time), the websocket upgrade, plain answers (the page, 503, refusals).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 
 /// The largest request head read (16 KiB).
 const MAX_HEAD: usize = 16 << 10;
@@ -19,6 +19,7 @@ pub struct Request {
     query: String,
     headers: Vec<(String, String)>,
     peer: Option<SocketAddr>,
+    client: Option<IpAddr>,
 }
 
 impl Request {
@@ -61,6 +62,47 @@ impl Request {
     /// The address of the TCP peer (a proxy's, behind one).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
+    }
+
+    /// The client's address: the peer's, or, when the peer is one of the
+    /// server's trusted proxies ([`ServerConfig::trusted_proxies`](super::ServerConfig::trusted_proxies)),
+    /// the nearest address in `X-Forwarded-For` that is not a trusted proxy.
+    /// A client cannot forge it: entries are only believed as far as the
+    /// chain of trusted proxies reaches.
+    pub fn client_addr(&self) -> Option<IpAddr> {
+        self.client.or(self.peer.map(|p| p.ip()))
+    }
+
+    /// Works out [`client_addr`](Self::client_addr) given the trusted proxies.
+    pub(crate) fn resolve_client(&mut self, trusted: &[IpAddr]) {
+        let Some(peer) = self.peer.map(|p| p.ip()) else {
+            return;
+        };
+        let is_trusted = |ip: &IpAddr| trusted.contains(&ip.to_canonical());
+        if !is_trusted(&peer) {
+            return;
+        }
+        // Right to left: each hop appended the address it got the request
+        // from; stop at the first that is not a trusted proxy (or not an
+        // address: nothing left of it can be believed).
+        let entries: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("x-forwarded-for"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .collect();
+        let mut client = None;
+        for entry in entries.iter().rev() {
+            let Ok(ip) = entry.parse::<IpAddr>() else {
+                break;
+            };
+            client = Some(ip);
+            if !is_trusted(&ip) {
+                break;
+            }
+        }
+        self.client = client;
     }
 
     fn header_has(&self, name: &str, token: &str) -> bool {
@@ -162,6 +204,7 @@ pub(crate) fn read_request(mut stream: &TcpStream) -> Result<(Request, Vec<u8>),
             query: query.to_owned(),
             headers,
             peer: stream.peer_addr().ok(),
+            client: None,
         },
         rest,
     ))
@@ -222,5 +265,61 @@ mod tests {
         assert_eq!(request.query_param("bad").as_deref(), Some("%zz"));
         assert_eq!(request.query_param("flag").as_deref(), Some(""));
         assert_eq!(request.query_param("missing"), None);
+    }
+
+    fn behind(peer: &str, forwarded: &[&str], trusted: &[&str]) -> Option<String> {
+        let mut request = Request {
+            peer: Some(SocketAddr::new(
+                peer.parse().unwrap_or_else(|e| panic!("{e}")),
+                4000,
+            )),
+            headers: forwarded
+                .iter()
+                .map(|v| ("X-Forwarded-For".to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Request::default()
+        };
+        let trusted: Vec<IpAddr> = trusted
+            .iter()
+            .map(|t| t.parse().unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        request.resolve_client(&trusted);
+        request.client_addr().map(|ip| ip.to_string())
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_through_trusted_proxies() {
+        let some = |s: &str| Some(s.to_owned());
+        // No trusted proxy: the header is ignored, whoever sent it.
+        assert_eq!(behind("10.0.0.2", &["203.0.113.7"], &[]), some("10.0.0.2"));
+        // From a trusted proxy: the address it saw.
+        assert_eq!(
+            behind("10.0.0.2", &["203.0.113.7"], &["10.0.0.2"]),
+            some("203.0.113.7")
+        );
+        // A client's forged entries left of the real one are not believed.
+        assert_eq!(
+            behind("10.0.0.2", &["1.1.1.1, 203.0.113.7"], &["10.0.0.2"]),
+            some("203.0.113.7")
+        );
+        // Two trusted hops, across two headers.
+        assert_eq!(
+            behind(
+                "10.0.0.2",
+                &["203.0.113.7", "10.0.0.9"],
+                &["10.0.0.2", "10.0.0.9"]
+            ),
+            some("203.0.113.7")
+        );
+        // Garbage stops the walk; nothing left of it is believed.
+        assert_eq!(
+            behind("10.0.0.2", &["203.0.113.7, junk"], &["10.0.0.2"]),
+            some("10.0.0.2")
+        );
+        // IPv4-mapped IPv6 peers match IPv4 proxies.
+        assert_eq!(
+            behind("::ffff:10.0.0.2", &["2001:db8::1"], &["10.0.0.2"]),
+            some("2001:db8::1")
+        );
     }
 }

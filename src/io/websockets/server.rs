@@ -433,10 +433,11 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(config.handshake_timeout));
     let _ = stream.set_write_timeout(Some(config.write_timeout));
-    let Ok((request, rest)) = read_request(&stream) else {
+    let Ok((mut request, rest)) = read_request(&stream) else {
         respond(&stream, 400, "text/plain", "bad request\n");
         return;
     };
+    request.resolve_client(&config.trusted_proxies);
     let draining = shared.draining.load(Ordering::SeqCst);
     if config.health_path.as_deref() == Some(request.path())
         && matches!(request.method(), "GET" | "HEAD")

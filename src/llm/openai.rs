@@ -112,10 +112,16 @@ impl OpenAIClient {
 
 impl ModelClient for OpenAIClient {
     fn create(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let url = self.url();
+        if !cfg!(feature = "tls") && url.starts_with("https:") {
+            return Err(Error::Config(format!(
+                "{url} needs HTTPS, and agentio was built without its `tls` feature"
+            )));
+        }
         let body = serde_json::to_vec(&self.body(request))?;
         let mut call = self
             .http
-            .post(self.url())
+            .post(url)
             .header("content-type", "application/json");
         if let Some(key) = &self.entry.api_key {
             call = if self.entry.is_azure() {
@@ -241,5 +247,22 @@ fn api_error(
             .and_then(crate::error::code_text),
         retry_after,
         should_retry,
+    }
+}
+
+#[cfg(all(test, not(feature = "tls")))]
+mod tests {
+    use super::*;
+    use crate::llm::{LlmConfig, Message};
+
+    /// Built without the `tls` feature, an https endpoint is a clear error
+    /// at the call, not a hang or a panic.
+    #[test]
+    fn without_tls_an_https_endpoint_is_a_clear_error() {
+        let entry = ConfigEntry::new("m").base_url("https://127.0.0.1:9/v1");
+        let client = OpenAIClient::new(entry.clone(), &LlmConfig::new(vec![entry]));
+        let err = client.create(&ChatRequest::new(vec![Message::user("hi")]));
+        let text = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.to_lowercase().contains("tls"), "{text}");
     }
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::io::websockets::Request;
+use crate::io::websockets::{Acceptor, Request, TcpSocket, Transport};
 
 /// A handshake hook's refusal: the HTTP status and a short reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +56,7 @@ pub struct ServerConfig {
     pub(crate) health_path: Option<Arc<str>>,
     pub(crate) trusted_proxies: Vec<IpAddr>,
     pub(crate) hook: Option<HandshakeHook>,
+    pub(crate) acceptor: Option<Acceptor>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -74,6 +75,7 @@ impl fmt::Debug for ServerConfig {
             .field("health_path", &self.health_path)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("hook", &self.hook.is_some())
+            .field("acceptor", &self.acceptor.is_some())
             .finish()
     }
 }
@@ -105,6 +107,7 @@ impl ServerConfig {
             health_path: Some("/healthz".into()),
             trusted_proxies: Vec::new(),
             hook: None,
+            acceptor: None,
         }
     }
 
@@ -189,6 +192,34 @@ impl ServerConfig {
         hook: impl Fn(&Request) -> Result<(), Refusal> + Send + Sync + 'static,
     ) -> ServerConfig {
         self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Serves over what `acceptor` makes of each accepted connection: TLS
+    /// for `wss://` (and `https://` for the page and health checks), with
+    /// the TLS crate of your choice; the reported URI then says `wss://`.
+    /// The acceptor runs on the connection's thread under the handshake
+    /// timeout; an error drops that connection only.
+    ///
+    /// ```no_run
+    /// # fn tls_config() -> std::sync::Arc<rustls::ServerConfig> { unimplemented!() }
+    /// use agentio::io::websockets::{ServerConfig, TcpSocket, Transport};
+    ///
+    /// let tls = tls_config(); // certificate and key loaded with rustls
+    /// let config = ServerConfig::new("0.0.0.0", 8443).acceptor(move |socket: TcpSocket| {
+    ///     let connection = rustls::ServerConnection::new(tls.clone()).map_err(std::io::Error::other)?;
+    ///     let mut stream = rustls::StreamOwned::new(connection, socket);
+    ///     while stream.conn.is_handshaking() {
+    ///         stream.conn.complete_io(&mut stream.sock)?;
+    ///     }
+    ///     Ok(Box::new(stream) as Box<dyn Transport>)
+    /// });
+    /// ```
+    pub fn acceptor(
+        mut self,
+        acceptor: impl Fn(TcpSocket) -> std::io::Result<Box<dyn Transport>> + Send + Sync + 'static,
+    ) -> ServerConfig {
+        self.acceptor = Some(Arc::new(acceptor));
         self
     }
 

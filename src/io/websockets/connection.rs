@@ -12,7 +12,7 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
-use crate::io::websockets::Request;
+use crate::io::websockets::{Request, ServerConfig, Transport};
 use crate::io::{Event, Filter, IOStream, joined, send_as_text};
 use crate::{Error, Result};
 
@@ -50,7 +50,9 @@ pub struct IOWebsockets {
 }
 
 struct Inner {
-    ws: WebSocket<Socket>,
+    ws: WebSocket<Box<dyn Transport>>,
+    /// The TCP socket under the transport: timeouts, polls, shutdown.
+    tcp: Arc<TcpStream>,
     pending: VecDeque<String>,
     cancelled: bool,
     closed: bool,
@@ -60,32 +62,6 @@ struct Inner {
     complaints: Vec<String>,
     /// How long one write may wait on a client that does not read.
     write_timeout: Duration,
-}
-
-/// The client's socket, shared with the server's registry (which shuts it
-/// down on stop) without a second descriptor.
-pub(crate) struct Socket(pub(crate) Arc<TcpStream>);
-
-impl std::io::Read for Socket {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        (&*self.0).read(buf)
-    }
-}
-
-impl std::io::Write for Socket {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        (&*self.0).flush()
-    }
-}
-
-impl std::ops::Deref for Socket {
-    type Target = TcpStream;
-    fn deref(&self) -> &TcpStream {
-        &self.0
-    }
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -98,13 +74,14 @@ impl std::fmt::Debug for IOWebsockets {
 }
 
 impl IOWebsockets {
+    /// A client's stream: its websocket over `tcp`, the request that opened
+    /// it, its filter, and the timeouts of `config`.
     pub(crate) fn new(
-        ws: WebSocket<Socket>,
+        ws: WebSocket<Box<dyn Transport>>,
+        tcp: Arc<TcpStream>,
         request: Request,
         filter: Filter,
-        input_timeout: Option<Duration>,
-        idle_timeout: Duration,
-        write_timeout: Duration,
+        config: &ServerConfig,
         stopping: Arc<AtomicBool>,
     ) -> IOWebsockets {
         IOWebsockets {
@@ -112,16 +89,17 @@ impl IOWebsockets {
             filter,
             inner: Mutex::new(Inner {
                 ws,
+                tcp,
                 pending: VecDeque::new(),
                 cancelled: false,
                 closed: false,
                 got_close: false,
                 complaints: Vec::new(),
-                write_timeout,
+                write_timeout: config.write_timeout,
             }),
             request,
-            input_timeout,
-            idle_timeout,
+            input_timeout: config.input_timeout,
+            idle_timeout: config.idle_timeout,
             stopping,
         }
     }
@@ -180,7 +158,7 @@ impl IOWebsockets {
                 // The client closed first; tungstenite queued the echo, which
                 // goes out on the next read or flush: send it, completing the
                 // closing handshake instead of dropping the socket.
-                let _ = inner.ws.get_ref().set_nonblocking(false);
+                let _ = inner.tcp.set_nonblocking(false);
                 let _ = inner.ws.flush();
             } else if self.stopping.load(Ordering::SeqCst) {
                 // Shutdown woke a blocked read by closing the socket's read
@@ -190,7 +168,7 @@ impl IOWebsockets {
             }
             return;
         }
-        let _ = inner.ws.get_ref().set_nonblocking(false);
+        let _ = inner.tcp.set_nonblocking(false);
         if let Some(error) = error.filter(|_| !inner.closed) {
             let frame = if self.events {
                 Event::error(error.clone()).to_json()
@@ -203,10 +181,7 @@ impl IOWebsockets {
             code,
             reason: reason.into(),
         }));
-        let _ = inner
-            .ws
-            .get_ref()
-            .set_read_timeout(Some(Duration::from_secs(1)));
+        let _ = inner.tcp.set_read_timeout(Some(Duration::from_secs(1)));
         let deadline = Instant::now() + Duration::from_secs(1);
         while Instant::now() < deadline {
             match inner.ws.read() {
@@ -250,7 +225,7 @@ impl Inner {
                 if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
             {
                 self.closed = true;
-                let _ = self.ws.get_ref().shutdown(std::net::Shutdown::Both);
+                let _ = self.tcp.shutdown(std::net::Shutdown::Both);
                 Err(Error::WriteTimeout(self.write_timeout))
             }
             Err(e) => {
@@ -262,7 +237,7 @@ impl Inner {
 
     /// Takes in every frame that has already arrived, without waiting.
     fn poll(&mut self, events: bool) {
-        if self.closed || self.ws.get_ref().set_nonblocking(true).is_err() {
+        if self.closed || self.tcp.set_nonblocking(true).is_err() {
             return;
         }
         while !self.closed {
@@ -272,7 +247,7 @@ impl Inner {
                 Err(e) => self.fail(e),
             }
         }
-        if self.ws.get_ref().set_nonblocking(false).is_err() {
+        if self.tcp.set_nonblocking(false).is_err() {
             self.closed = true;
         }
     }
@@ -331,7 +306,7 @@ impl Inner {
             _ => None,
         };
         if let Some((code, reason)) = code {
-            let _ = self.ws.get_ref().set_nonblocking(false);
+            let _ = self.tcp.set_nonblocking(false);
             let _ = self.ws.close(Some(CloseFrame {
                 code,
                 reason: reason.into(),
@@ -427,8 +402,7 @@ impl IOStream for IOWebsockets {
                 }
             }
             if inner
-                .ws
-                .get_ref()
+                .tcp
                 .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
                 .is_err()
             {

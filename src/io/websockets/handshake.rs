@@ -2,7 +2,7 @@
 //! and time), the websocket upgrade, plain answers (the page, 503, refusals).
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 
 /// The largest request head read (16 KiB).
 const MAX_HEAD: usize = 16 << 10;
@@ -165,7 +165,10 @@ pub(crate) fn percent_decode(text: &str) -> String {
 
 /// Reads the request head; returns it parsed, with any bytes read past it.
 /// The caller has set the socket's read timeout (the handshake timeout).
-pub(crate) fn read_request(mut stream: &TcpStream) -> Result<(Request, Vec<u8>), String> {
+pub(crate) fn read_request(
+    stream: &mut impl Read,
+    peer: Option<SocketAddr>,
+) -> Result<(Request, Vec<u8>), String> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     let end = loop {
@@ -203,7 +206,7 @@ pub(crate) fn read_request(mut stream: &TcpStream) -> Result<(Request, Vec<u8>),
             path: path.to_owned(),
             query: query.to_owned(),
             headers,
-            peer: stream.peer_addr().ok(),
+            peer,
             client: None,
         },
         rest,
@@ -211,7 +214,7 @@ pub(crate) fn read_request(mut stream: &TcpStream) -> Result<(Request, Vec<u8>),
 }
 
 /// Writes a complete plain HTTP response and closes the exchange.
-pub(crate) fn respond(mut stream: &TcpStream, status: u16, content_type: &str, body: &str) {
+pub(crate) fn respond(stream: &mut impl Write, status: u16, content_type: &str, body: &str) {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -234,7 +237,7 @@ pub(crate) fn respond(mut stream: &TcpStream, status: u16, content_type: &str, b
 
 /// Accepts the upgrade: the 101 response, echoing the events subprotocol
 /// when the client offered it.
-pub(crate) fn accept(mut stream: &TcpStream, key: &str, request: &Request) -> std::io::Result<()> {
+pub(crate) fn accept(stream: &mut impl Write, key: &str, request: &Request) -> std::io::Result<()> {
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let protocol = if request.header_has("sec-websocket-protocol", EVENTS_PROTOCOL) {
         format!("sec-websocket-protocol: {EVENTS_PROTOCOL}\r\n")

@@ -10,8 +10,10 @@ mod config;
 mod connection;
 pub(crate) mod handshake;
 mod server;
+mod transport;
 
 pub use config::{HandshakeHook, Refusal, ServerConfig};
 pub use connection::IOWebsockets;
 pub use handshake::{EVENTS_PROTOCOL, Request};
 pub use server::{Drained, WebsocketServer};
+pub use transport::{Acceptor, TcpSocket, Transport};

@@ -16,9 +16,8 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::io::Filter;
-use crate::io::websockets::connection::Socket;
 use crate::io::websockets::handshake::{accept, read_request, respond};
-use crate::io::websockets::{IOWebsockets, ServerConfig};
+use crate::io::websockets::{IOWebsockets, ServerConfig, TcpSocket, Transport};
 use crate::{Error, Result, io};
 
 /// What `on_connect` may be: a function of the connection's stream that
@@ -148,7 +147,12 @@ impl IOWebsockets {
     {
         listener.set_nonblocking(false)?;
         let addr = listener.local_addr()?;
-        let uri = format!("ws://{}", reachable(addr));
+        let scheme = if config.acceptor.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
+        let uri = format!("{scheme}://{}", reachable(addr));
         let (ended, ended_rx) = mpsc::sync_channel(1);
         let shared = Arc::new(Shared {
             config,
@@ -348,11 +352,12 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, on_connect: Arc<OnCon
     let (refuse, refused) = mpsc::sync_channel::<TcpStream>(REFUSAL_QUEUE);
     let refuser = {
         let timeout = shared.config.handshake_timeout.min(Duration::from_secs(2));
+        let tls = shared.config.acceptor.is_some();
         thread::Builder::new()
             .name("agentio-ws-refuse".into())
             .spawn(move || {
                 for stream in refused {
-                    refuse_busy(&stream, timeout);
+                    refuse_busy(&stream, timeout, tls);
                 }
             })
             .ok()
@@ -412,18 +417,22 @@ fn admit(
     }
 }
 
-fn refuse_busy(stream: &TcpStream, timeout: Duration) {
-    let _ = stream.set_read_timeout(Some(timeout));
-    let _ = stream.set_write_timeout(Some(timeout));
-    // Read the request first, so closing does not reset the connection
-    // before the client has read the answer.
-    let _ = read_request(stream);
-    respond(
-        stream,
-        503,
-        "text/plain",
-        "server busy: too many connections\n",
-    );
+/// Answers 503 to a connection over the limit. Under TLS it is only closed:
+/// a TLS handshake per refusal would be work for clients we cannot serve.
+fn refuse_busy(mut stream: &TcpStream, timeout: Duration, tls: bool) {
+    if !tls {
+        let _ = stream.set_read_timeout(Some(timeout));
+        let _ = stream.set_write_timeout(Some(timeout));
+        // Read the request first, so closing does not reset the connection
+        // before the client has read the answer.
+        let _ = read_request(&mut stream, None);
+        respond(
+            &mut stream,
+            503,
+            "text/plain",
+            "server busy: too many connections\n",
+        );
+    }
     let _ = stream.shutdown(Shutdown::Write);
 }
 
@@ -433,8 +442,17 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(config.handshake_timeout));
     let _ = stream.set_write_timeout(Some(config.write_timeout));
-    let Ok((mut request, rest)) = read_request(&stream) else {
-        respond(&stream, 400, "text/plain", "bad request\n");
+    let peer = stream.peer_addr().ok();
+    let mut transport: Box<dyn Transport> = match &config.acceptor {
+        None => Box::new(TcpSocket(stream.clone())),
+        Some(acceptor) => match acceptor(TcpSocket(stream.clone())) {
+            Ok(transport) => transport,
+            Err(_) => return, // e.g. a failed TLS handshake: nothing to answer
+        },
+    };
+    let t = &mut transport;
+    let Ok((mut request, rest)) = read_request(t, peer) else {
+        respond(t, 400, "text/plain", "bad request\n");
         return;
     };
     request.resolve_client(&config.trusted_proxies);
@@ -443,8 +461,8 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
         && matches!(request.method(), "GET" | "HEAD")
     {
         match draining {
-            false => respond(&stream, 200, "text/plain", "ok\n"),
-            true => respond(&stream, 503, "text/plain", "draining\n"),
+            false => respond(t, 200, "text/plain", "ok\n"),
+            true => respond(t, 503, "text/plain", "draining\n"),
         }
         return;
     }
@@ -453,51 +471,45 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
         Err(why) => {
             match (&config.page, request.method(), request.path()) {
                 (Some(page), "GET" | "HEAD", "/") => {
-                    respond(&stream, 200, "text/html; charset=utf-8", page)
+                    respond(t, 200, "text/html; charset=utf-8", page)
                 }
-                (_, _, "/") | (_, _, "/ws") => respond(&stream, 426, "text/plain", why),
-                _ => respond(&stream, 404, "text/plain", "not found\n"),
+                (_, _, "/") | (_, _, "/ws") => respond(t, 426, "text/plain", why),
+                _ => respond(t, 404, "text/plain", "not found\n"),
             }
             return;
         }
     };
     if draining {
-        respond(
-            &stream,
-            503,
-            "text/plain",
-            "server is draining; connect again\n",
-        );
+        respond(t, 503, "text/plain", "server is draining; connect again\n");
         return;
     }
     if let Some(hook) = &config.hook {
         if let Err(refusal) = hook(&request) {
-            respond(&stream, refusal.status, "text/plain", &refusal.reason);
+            respond(t, refusal.status, "text/plain", &refusal.reason);
             return;
         }
     }
     let filter = match Filter::from_query(request.query()) {
         Ok(filter) => filter,
         Err(e) => {
-            respond(&stream, 400, "text/plain", &format!("{e}\n"));
+            respond(t, 400, "text/plain", &format!("{e}\n"));
             return;
         }
     };
-    if accept(&stream, &key, &request).is_err() {
+    if accept(t, &key, &request).is_err() {
         return;
     }
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
         .read_buffer_size(4 * 1024);
-    let ws = WebSocket::from_partially_read(Socket(stream), rest, Role::Server, Some(ws_config));
+    let ws = WebSocket::from_partially_read(transport, rest, Role::Server, Some(ws_config));
     let ws = Arc::new(IOWebsockets::new(
         ws,
+        stream,
         request,
         filter,
-        config.input_timeout,
-        config.idle_timeout,
-        config.write_timeout,
+        config,
         shared.stopping.clone(),
     ));
     shared.chats.fetch_add(1, Ordering::SeqCst);

@@ -1,0 +1,140 @@
+//! wss: the server behind an acceptor that speaks TLS (rustls, a test
+//! dependency only), with a self-signed certificate made here; the notebook
+//! chat and the health check over TLS, and the URI says `wss://`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentio::agentchat::ChatOptions;
+use agentio::io::websockets::{ServerConfig, TcpSocket, Transport, WebsocketServer};
+use agentio::io::{IOStream, IOWebsockets};
+use common::notebook::{self, POEM};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use tungstenite::Message;
+
+struct Tls {
+    server: Arc<rustls::ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+}
+
+/// A certificate for 127.0.0.1, a server config with it and a client that
+/// trusts only it.
+fn tls() -> Tls {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cert: CertificateDer<'static> = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .and_then(|b| {
+            b.with_no_client_auth()
+                .with_single_cert(vec![cert.clone()], key)
+        })
+        .unwrap_or_else(|e: rustls::Error| panic!("{e}"));
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap_or_else(|e| panic!("{e}"));
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .unwrap_or_else(|e| panic!("{e}"));
+    Tls {
+        server: Arc::new(server),
+        client: Arc::new(client),
+    }
+}
+
+fn serve(tls: &Tls) -> WebsocketServer {
+    let config = tls.server.clone();
+    let server_config = ServerConfig::new("127.0.0.1", 0).acceptor(move |socket: TcpSocket| {
+        let connection =
+            rustls::ServerConnection::new(config.clone()).map_err(std::io::Error::other)?;
+        let mut stream = rustls::StreamOwned::new(connection, socket);
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock)?;
+        }
+        Ok(Box::new(stream) as Box<dyn Transport>)
+    });
+    IOWebsockets::run_server_in_thread(server_config, |ws: &IOWebsockets| {
+        let message = ws.input("", false)?;
+        notebook::chat(ChatOptions::new(message)).map(|_| ())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+fn tls_connect(tls: &Tls, server: &WebsocketServer) -> TlsStream {
+    let tcp = TcpStream::connect(server.local_addr()).unwrap_or_else(|e| panic!("{e}"));
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+    let name = ServerName::try_from("127.0.0.1").unwrap_or_else(|e| panic!("{e}"));
+    let connection =
+        rustls::ClientConnection::new(tls.client.clone(), name).unwrap_or_else(|e| panic!("{e}"));
+    rustls::StreamOwned::new(connection, tcp)
+}
+
+#[test]
+fn a_chat_over_wss_with_the_uri_saying_wss() {
+    let tls = tls();
+    let server = serve(&tls);
+    let port = server.local_addr().port();
+    assert_eq!(server.uri(), format!("wss://127.0.0.1:{port}"));
+
+    let stream = tls_connect(&tls, &server);
+    let (mut ws, _) = tungstenite::client(format!("{}/ws", server.uri()), stream)
+        .unwrap_or_else(|e| panic!("{e}"));
+    ws.send(Message::text("Weather in Paris?"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut frames = Vec::new();
+    let code = loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => frames.push(t.as_str().to_owned()),
+            Ok(Message::Close(frame)) => break frame.map(|f| u16::from(f.code)),
+            Ok(_) => {}
+            Err(e) => panic!("{e} after {frames:?}"),
+        }
+    };
+    assert_eq!(code, Some(1000));
+    for token in POEM {
+        assert!(frames.iter().any(|f| f == token), "{token:?} in {frames:?}");
+    }
+}
+
+#[test]
+fn health_checks_answer_over_https_and_plain_tcp_gets_nothing() {
+    let tls = tls();
+    let server = serve(&tls);
+    let mut stream = tls_connect(&tls, &server);
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with("ok\n"), "{response}");
+
+    // Plain HTTP to the TLS port: the TLS handshake fails, the connection
+    // is dropped, and the server goes on serving.
+    let mut plain = TcpStream::connect(server.local_addr()).unwrap_or_else(|e| panic!("{e}"));
+    let _ = plain.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = plain.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut got = Vec::new();
+    let _ = plain.read_to_end(&mut got);
+    assert!(
+        !String::from_utf8_lossy(&got).contains("200 OK"),
+        "no plaintext answer"
+    );
+    let again = tls_connect(&tls, &server);
+    let (mut ws, _) = tungstenite::client(format!("{}/ws", server.uri()), again)
+        .unwrap_or_else(|e| panic!("{e}"));
+    ws.send(Message::text("Weather in Paris?"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(ws.read().is_ok());
+}

@@ -6,49 +6,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::Duration;
 
 use agentio::agentchat::ChatOptions;
 use agentio::io::websockets::{ServerConfig, TcpSocket, Transport, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets};
 use common::notebook::{self, POEM};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use common::tls::{Tls, connect, tls};
 use tungstenite::Message;
-
-struct Tls {
-    server: Arc<rustls::ServerConfig>,
-    client: Arc<rustls::ClientConfig>,
-}
-
-/// A certificate for 127.0.0.1, a server config with it and a client that
-/// trusts only it.
-fn tls() -> Tls {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let cert: CertificateDer<'static> = certified.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .and_then(|b| {
-            b.with_no_client_auth()
-                .with_single_cert(vec![cert.clone()], key)
-        })
-        .unwrap_or_else(|e: rustls::Error| panic!("{e}"));
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap_or_else(|e| panic!("{e}"));
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-        .unwrap_or_else(|e| panic!("{e}"));
-    Tls {
-        server: Arc::new(server),
-        client: Arc::new(client),
-    }
-}
 
 fn serve(tls: &Tls) -> WebsocketServer {
     let config = tls.server.clone();
@@ -68,17 +33,6 @@ fn serve(tls: &Tls) -> WebsocketServer {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
-
-fn tls_connect(tls: &Tls, server: &WebsocketServer) -> TlsStream {
-    let tcp = TcpStream::connect(server.local_addr()).unwrap_or_else(|e| panic!("{e}"));
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-    let name = ServerName::try_from("127.0.0.1").unwrap_or_else(|e| panic!("{e}"));
-    let connection =
-        rustls::ClientConnection::new(tls.client.clone(), name).unwrap_or_else(|e| panic!("{e}"));
-    rustls::StreamOwned::new(connection, tcp)
-}
-
 #[test]
 fn a_chat_over_wss_with_the_uri_saying_wss() {
     let tls = tls();
@@ -86,7 +40,7 @@ fn a_chat_over_wss_with_the_uri_saying_wss() {
     let port = server.local_addr().port();
     assert_eq!(server.uri(), format!("wss://127.0.0.1:{port}"));
 
-    let stream = tls_connect(&tls, &server);
+    let stream = connect(&tls, server.local_addr());
     let (mut ws, _) = tungstenite::client(format!("{}/ws", server.uri()), stream)
         .unwrap_or_else(|e| panic!("{e}"));
     ws.send(Message::text("Weather in Paris?"))
@@ -110,7 +64,7 @@ fn a_chat_over_wss_with_the_uri_saying_wss() {
 fn health_checks_answer_over_https_and_plain_tcp_gets_nothing() {
     let tls = tls();
     let server = serve(&tls);
-    let mut stream = tls_connect(&tls, &server);
+    let mut stream = connect(&tls, server.local_addr());
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap_or_else(|e| panic!("{e}"));
@@ -131,7 +85,7 @@ fn health_checks_answer_over_https_and_plain_tcp_gets_nothing() {
         !String::from_utf8_lossy(&got).contains("200 OK"),
         "no plaintext answer"
     );
-    let again = tls_connect(&tls, &server);
+    let again = connect(&tls, server.local_addr());
     let (mut ws, _) = tungstenite::client(format!("{}/ws", server.uri()), again)
         .unwrap_or_else(|e| panic!("{e}"));
     ws.send(Message::text("Weather in Paris?"))

@@ -184,6 +184,7 @@ pub fn notebook_chat(message: String, model: &Model) -> agentio::Result<ChatResu
 
 /// Serves the page at `/` and the chat at `/ws` (any path works for
 /// websocket clients) on `host:port`.
+#[allow(dead_code, reason = "used by the end-to-end tests, not by main")]
 pub fn serve(host: &str, port: u16, model: Model) -> agentio::Result<WebsocketServer> {
     serve_with(ServerConfig::new(host, port), model)
 }
@@ -196,7 +197,6 @@ pub fn serve_with(config: ServerConfig, model: Model) -> agentio::Result<Websock
 }
 
 /// [`serve_with`] on a listener the caller bound (e.g. with a larger backlog).
-#[allow(dead_code, reason = "used by the load example, not by main")]
 pub fn serve_on(
     listener: std::net::TcpListener,
     config: ServerConfig,
@@ -209,5 +209,6 @@ pub fn serve_on(
 
 /// The page's URL.
 pub fn page_url(server: &WebsocketServer) -> String {
-    format!("{}/", server.uri().replacen("ws://", "http://", 1))
+    // ws → http, wss → https
+    format!("{}/", server.uri().replacen("ws", "http", 1))
 }

@@ -5,59 +5,147 @@
 //! cargo run --example websocket_chat                 # offline, the replay model
 //! cargo run --example websocket_chat -- --port 0     # any free port
 //! OPENAI_API_KEY=sk-… cargo run --example websocket_chat
+//! cargo run --example websocket_chat -- --tls-cert cert.pem --tls-key key.pem   # https + wss
 //! ```
+//!
+//! On SIGTERM or Ctrl-C it drains: `/healthz` answers 503, new clients get
+//! 503, chats in progress may finish for `--drain-grace` seconds, the rest
+//! are closed with 1001, and it exits 0. With `--listen-fd` it serves on the
+//! socket systemd passed (socket activation, `LISTEN_FDS`).
 
 mod chat;
+mod tls;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use agentio::io::websockets::ServerConfig;
 
 fn usage() -> &'static str {
-    "usage: websocket_chat [--host HOST] [--port PORT]\n  \
-     --host HOST  address to listen on (default 127.0.0.1)\n  \
-     --port PORT  port to listen on, 0 for any free one (default 8000)"
+    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]...\n  \
+     --host HOST         address to listen on (default 127.0.0.1)\n  \
+     --port PORT         port to listen on, 0 for any free one (default 8000)\n  \
+     --tls-cert PEM      certificate chain: serve https and wss (with --tls-key)\n  \
+     --tls-key PEM       its private key\n  \
+     --listen-fd         serve on the socket systemd passed (LISTEN_FDS)\n  \
+     --drain-grace SECS  on SIGTERM, how long chats may finish (default 30)\n  \
+     --trust-proxy IP    believe X-Forwarded-For from this proxy (repeatable)"
+}
+
+struct Options {
+    host: String,
+    port: u16,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    listen_fd: bool,
+    grace: Duration,
+    proxies: Vec<std::net::IpAddr>,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut o = Options {
+        host: "127.0.0.1".to_owned(),
+        port: 8000,
+        cert: None,
+        key: None,
+        listen_fd: false,
+        grace: Duration::from_secs(30),
+        proxies: Vec::new(),
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--host" => o.host = value()?,
+            "--port" => o.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
+            "--tls-cert" => o.cert = Some(value()?.into()),
+            "--tls-key" => o.key = Some(value()?.into()),
+            "--listen-fd" => o.listen_fd = true,
+            "--drain-grace" => {
+                o.grace = Duration::from_secs_f64(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--drain-grace: {e}"))?,
+                )
+            }
+            "--trust-proxy" => o.proxies.push(
+                value()?
+                    .parse()
+                    .map_err(|e| format!("--trust-proxy: {e}"))?,
+            ),
+            _ => return Err(format!("bad argument {arg:?}")),
+        }
+    }
+    if o.cert.is_some() != o.key.is_some() {
+        return Err("--tls-cert and --tls-key go together".to_owned());
+    }
+    Ok(Some(o))
 }
 
 fn main() -> ExitCode {
-    let (mut host, mut port) = ("127.0.0.1".to_owned(), 8000u16);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "--host" | "--port" => args.next(),
-            "-h" | "--help" => {
-                println!("{}", usage());
-                return ExitCode::SUCCESS;
-            }
-            _ => None,
-        };
-        match (arg.as_str(), value) {
-            ("--host", Some(v)) => host = v,
-            ("--port", Some(v)) if v.parse::<u16>().is_ok() => port = v.parse().unwrap_or(port),
-            _ => {
-                eprintln!("bad argument {arg:?}\n{}", usage());
-                return ExitCode::from(2);
-            }
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{e}\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    match run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
-    let model = match chat::Model::from_env() {
-        Ok(model) => model,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let server = match chat::serve(&host, port, model.clone()) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+}
+
+fn run(o: Options) -> Result<(), String> {
+    // Ask for the signals before serving, so none is missed.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .map_err(|e| format!("signals: {e}"))?;
+    let model = chat::Model::from_env().map_err(|e| e.to_string())?;
+    let mut config = ServerConfig::new(&o.host, o.port).trusted_proxies(o.proxies.clone());
+    if let (Some(cert), Some(key)) = (&o.cert, &o.key) {
+        config = tls::with_tls(config, cert, key)?;
+    }
+    let server = if o.listen_fd {
+        let listener = listenfd::ListenFd::from_env()
+            .take_tcp_listener(0)
+            .map_err(|e| format!("--listen-fd: {e}"))?
+            .ok_or("--listen-fd: systemd passed no socket (LISTEN_FDS)")?;
+        chat::serve_on(listener, config, model.clone())
+    } else {
+        chat::serve_with(config, model.clone())
+    }
+    .map_err(|e| e.to_string())?;
     println!("agentio websocket chat");
     println!("  {}", model.describe());
     println!("  page:      {}", chat::page_url(&server));
     println!("  websocket: {}/ws", server.uri());
-    println!("Serving until you press Ctrl-C.");
-    loop {
-        std::thread::park();
+    println!("  health:    {}healthz", chat::page_url(&server));
+    println!("Serving until SIGTERM or Ctrl-C.");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    if let Some(signal) = signals.forever().next() {
+        println!(
+            "signal {signal}: draining for up to {:?} ({} chats running)",
+            o.grace,
+            server.chats()
+        );
+        let _ = std::io::stdout().flush();
     }
+    let drained = server.drain(o.grace);
+    println!(
+        "drained: {} finished, {} closed with 1001",
+        drained.finished, drained.cut
+    );
+    Ok(())
 }

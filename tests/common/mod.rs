@@ -5,6 +5,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod notebook;
+pub mod process;
+pub mod tls;
 pub mod ws;
 
 use std::collections::VecDeque;

@@ -331,6 +331,25 @@ impl WebsocketServer {
     }
 }
 
+/// One running chat in the server's count, from the 101 to the end of
+/// `on_connect` (or an early return); a drain waits for these.
+struct ChatSlot<'a>(&'a Shared);
+
+impl ChatSlot<'_> {
+    fn take(shared: &Shared) -> ChatSlot<'_> {
+        shared.chats.fetch_add(1, Ordering::SeqCst);
+        ChatSlot(shared)
+    }
+}
+
+impl Drop for ChatSlot<'_> {
+    fn drop(&mut self) {
+        self.0.chats_ended.fetch_add(1, Ordering::SeqCst);
+        self.0.chats.fetch_sub(1, Ordering::SeqCst);
+        let _ = self.0.ended.try_send(());
+    }
+}
+
 /// What [`WebsocketServer::drain`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Drained {
@@ -496,6 +515,9 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
             return;
         }
     };
+    // Counted from before the 101, so a drain that starts once the client
+    // is connected waits for its chat.
+    let slot = ChatSlot::take(shared);
     if accept(t, &key, &request).is_err() {
         return;
     }
@@ -512,15 +534,13 @@ fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
         config,
         shared.stopping.clone(),
     ));
-    shared.chats.fetch_add(1, Ordering::SeqCst);
     let outcome = io::with_default(ws.clone(), || {
         catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
     });
-    // The chat is over; what is left is the close handshake.
-    shared.chats_ended.fetch_add(1, Ordering::SeqCst);
-    shared.chats.fetch_sub(1, Ordering::SeqCst);
-    let _ = shared.ended.try_send(());
+    // Read before the slot goes: a drain stops the server as soon as the
+    // last chat is over, and this chat ended on its own.
     let stopping = shared.stopping.load(Ordering::SeqCst);
+    drop(slot); // the chat is over; what is left is the close handshake
     match outcome {
         Ok(Ok(())) if stopping => ws.close(CloseCode::Away, "server shutting down", None),
         Ok(Ok(())) => ws.close(CloseCode::Normal, "", None),

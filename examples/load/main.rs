@@ -10,6 +10,10 @@
 //! cargo run --release --example load -- --soak 600 --clients 32 --misbehave 0.3 --check
 //! ```
 //!
+//! `--through URI --seconds N --clients C`: chats against a running server
+//! or load balancer (the rolling-restart test drives it), counting chats that
+//! completed, were cut with 1001, were refused and retried, failed or hung.
+//!
 //! `--soak SECONDS`: clients chat for that long, `--misbehave` of them (a
 //! share, 0 to 1) misbehaving at random (drop TCP mid-stream, close
 //! mid-stream, cancel, stop reading, oversize message, garbage frame, never
@@ -31,6 +35,7 @@ mod chat;
 
 mod baseline;
 mod mock;
+mod rolling;
 mod soak;
 
 use std::io::{BufRead, BufReader};
@@ -62,6 +67,9 @@ fn main() {
             return run_server(text(1), backlog, args.iter().any(|a| a == "--soak-limits"));
         }
         Some("--soak") => return run_soak(&args),
+        Some("--through") => {
+            return rolling::run(&text(1), arg("--seconds", 10) as u64, arg("--clients", 8));
+        }
         Some("--serve-baseline") => return baseline::run(text(1), text(2), backlog),
         Some("--serve-replay") => return run_replay_server(),
         Some("--idle") => return idle(arg("--idle", 1000)),

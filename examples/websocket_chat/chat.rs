@@ -28,6 +28,8 @@ pub enum Model {
     Config(Arc<OpenAIWrapper>),
     /// The built-in replay model: a tool call, then a streamed poem.
     Replay,
+    /// The replay model at a model's pace: this long before each chunk.
+    ReplayPaced(std::time::Duration),
 }
 
 impl Model {
@@ -63,9 +65,11 @@ impl Model {
                     .collect();
                 format!("model: {} (from your configuration)", models.join(", "))
             }
-            Model::Replay => "model: the built-in replay model (offline; set OAI_CONFIG_LIST or \
-                              OPENAI_API_KEY to use a real one)"
-                .to_owned(),
+            Model::Replay | Model::ReplayPaced(_) => {
+                "model: the built-in replay model (offline; set OAI_CONFIG_LIST or \
+                 OPENAI_API_KEY to use a real one)"
+                    .to_owned()
+            }
         }
     }
 }
@@ -171,6 +175,7 @@ pub fn notebook_chat(message: String, model: &Model) -> agentio::Result<ChatResu
     let client: Arc<dyn ModelClient> = match model {
         Model::Config(client) => client.clone(),
         Model::Replay => Arc::new(replay_model(&message)),
+        Model::ReplayPaced(pace) => Arc::new(replay_model(&message).pace(*pace)),
     };
     let mut chatbot = chatbot.model_client(client).stream(true);
     let mut user_proxy = UserProxyAgent::new("user_proxy")

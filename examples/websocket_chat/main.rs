@@ -23,14 +23,15 @@ use std::time::Duration;
 use agentio::io::websockets::ServerConfig;
 
 fn usage() -> &'static str {
-    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]...\n  \
+    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]... [--replay-pace MS]\n  \
      --host HOST         address to listen on (default 127.0.0.1)\n  \
      --port PORT         port to listen on, 0 for any free one (default 8000)\n  \
      --tls-cert PEM      certificate chain: serve https and wss (with --tls-key)\n  \
      --tls-key PEM       its private key\n  \
      --listen-fd         serve on the socket systemd passed (LISTEN_FDS)\n  \
      --drain-grace SECS  on SIGTERM, how long chats may finish (default 30)\n  \
-     --trust-proxy IP    believe X-Forwarded-For from this proxy (repeatable)"
+     --trust-proxy IP    believe X-Forwarded-For from this proxy (repeatable)\n  \
+     --replay-pace MS    the replay model waits this long before each chunk"
 }
 
 struct Options {
@@ -41,6 +42,7 @@ struct Options {
     listen_fd: bool,
     grace: Duration,
     proxies: Vec<std::net::IpAddr>,
+    pace: Option<Duration>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -52,6 +54,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         listen_fd: false,
         grace: Duration::from_secs(30),
         proxies: Vec::new(),
+        pace: None,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -68,6 +71,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
                         .parse()
                         .map_err(|e| format!("--drain-grace: {e}"))?,
                 )
+            }
+            "--replay-pace" => {
+                o.pace = Some(Duration::from_millis(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--replay-pace: {e}"))?,
+                ))
             }
             "--trust-proxy" => o.proxies.push(
                 value()?
@@ -111,7 +121,10 @@ fn run(o: Options) -> Result<(), String> {
         signal_hook::consts::SIGINT,
     ])
     .map_err(|e| format!("signals: {e}"))?;
-    let model = chat::Model::from_env().map_err(|e| e.to_string())?;
+    let model = match (chat::Model::from_env().map_err(|e| e.to_string())?, o.pace) {
+        (chat::Model::Replay, Some(pace)) => chat::Model::ReplayPaced(pace),
+        (model, _) => model,
+    };
     let mut config = ServerConfig::new(&o.host, o.port).trusted_proxies(o.proxies.clone());
     if let (Some(cert), Some(key)) = (&o.cert, &o.key) {
         config = tls::with_tls(config, cert, key)?;

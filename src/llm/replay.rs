@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -43,6 +44,7 @@ pub enum ScriptedReply {
 pub struct ReplayClient {
     script: Mutex<VecDeque<ScriptedReply>>,
     calls: AtomicU64,
+    pace: Option<Duration>,
 }
 
 /// The model name replay replies carry.
@@ -73,6 +75,13 @@ impl ReplayClient {
     /// Adds any scripted reply.
     pub fn push(self, reply: ScriptedReply) -> ReplayClient {
         self.lock_script().push_back(reply);
+        self
+    }
+
+    /// Waits this long before each streamed chunk, as a real model does
+    /// between tokens (demos, and load tests whose chats must last a while).
+    pub fn pace(mut self, per_chunk: Duration) -> ReplayClient {
+        self.pace = Some(per_chunk);
         self
     }
 
@@ -133,6 +142,9 @@ impl ModelClient for ReplayClient {
         let mut assembler = ChunkAssembler::new();
         let out = request.stream.then(get_default);
         for chunk in chunks(&reply, call_number, prompt_chars as u64 / 4) {
+            if let Some(pace) = self.pace.filter(|_| request.stream) {
+                std::thread::sleep(pace);
+            }
             assembler.push(&chunk, out.as_deref())?;
         }
         Ok(assembler.finish())

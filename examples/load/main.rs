@@ -7,6 +7,7 @@
 //! cargo run --release --example load -- --clients 64 --rounds 20
 //! cargo run --release --example load -- --clients 1024 --rounds 2 --backlog 4096
 //! cargo run --release --example load -- --idle 10000   # needs `ulimit -n` above 10,100
+//! cargo run --release --example load -- --burst 1024 --backlog 128   # then 4096
 //! cargo run --release --example load -- --soak 600 --clients 32 --misbehave 0.3 --check
 //! ```
 //!
@@ -71,8 +72,9 @@ fn main() {
             return rolling::run(&text(1), arg("--seconds", 10) as u64, arg("--clients", 8));
         }
         Some("--serve-baseline") => return baseline::run(text(1), text(2), backlog),
-        Some("--serve-replay") => return run_replay_server(),
+        Some("--serve-replay") => return run_replay_server(backlog),
         Some("--idle") => return idle(arg("--idle", 1000)),
+        Some("--burst") => return burst(arg("--burst", 1024), backlog),
         _ => {}
     }
     let (clients, rounds) = (arg("--clients", 64), arg("--rounds", 10));
@@ -208,23 +210,62 @@ fn run_server(base_url: String, backlog: i32, soak_limits: bool) {
 }
 
 /// A server process on the replay model: every chat waits for its first message.
-fn run_replay_server() {
+fn run_replay_server(backlog: i32) {
     let config = ServerConfig::new("127.0.0.1", 0)
         .max_connections(20_000)
         .idle_timeout(Duration::from_secs(3600))
         .input_timeout(None);
-    let server = chat::serve_with(config, chat::Model::Replay).unwrap_or_else(|e| panic!("{e}"));
+    let server = chat::serve_on(listen(backlog), config, chat::Model::Replay)
+        .unwrap_or_else(|e| panic!("{e}"));
     println!("{}", server.uri());
     loop {
         std::thread::park();
     }
 }
 
+/// A burst: `n` clients connect at the same instant (a barrier) to a server
+/// whose listener has this backlog; connect+handshake times.
+fn burst(n: usize, backlog: i32) {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let (mut server, uri) = spawn(&exe, &["--serve-replay", "--backlog", &backlog.to_string()]);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let workers: Vec<_> = (0..n)
+        .map(|_| {
+            let (uri, barrier) = (uri.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let start = Instant::now();
+                let ws = tungstenite::connect(format!("{uri}/ws"));
+                (start.elapsed(), ws.map(|(ws, _)| ws).ok())
+            })
+        })
+        .collect();
+    let results: Vec<(Duration, Option<Client>)> =
+        workers.into_iter().filter_map(|w| w.join().ok()).collect();
+    let mut ms: Vec<f64> = results
+        .iter()
+        .filter(|(_, ws)| ws.is_some())
+        .map(|(t, _)| t.as_secs_f64() * 1000.0)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let over_1s = ms.iter().filter(|t| **t >= 1000.0).count();
+    println!(
+        "{}",
+        json!({"clients": n, "backlog": backlog, "connected": ms.len(),
+               "connect_ms": {"p50": percentile(&ms, 0.5), "p95": percentile(&ms, 0.95),
+                              "p99": percentile(&ms, 0.99), "max": ms.last()},
+               "waited_on_a_syn_retransmit": over_1s})
+    );
+    drop(results);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 /// Idle capacity: `n` connections that say nothing; the server's RSS and
 /// threads before and after.
 fn idle(n: usize) {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    let (mut server, uri) = spawn(&exe, &["--serve-replay"]);
+    let (mut server, uri) = spawn(&exe, &["--serve-replay", "--backlog", "1024"]);
     let pid = server.id();
     let status = |key: &str| -> u64 {
         std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -95,6 +95,9 @@ impl Filter {
             // Browsers' URLSearchParams send the commas as %2C.
             let value = percent_decode(value);
             let list = || value.split(',').map(str::trim).filter(|s| !s.is_empty());
+            if list().next().is_none() {
+                continue; // `?events=` says nothing: leave everything through
+            }
             match percent_decode(name).as_str() {
                 "events" => {
                     let dropped: Vec<&str> = list().filter_map(|k| k.strip_prefix('-')).collect();
@@ -244,5 +247,27 @@ impl<S: IOStream> IOStream for Filtered<S> {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_keep_drop_or_say_nothing() -> Result<()> {
+        let text = Event::text("hi", "chatbot", "user");
+        let notice = Event::error("boom");
+        assert!(Filter::from_query("")?.is_all());
+        assert!(Filter::from_query("events=&agents=")?.is_all());
+        assert!(Filter::from_query("format=events&x=1")?.is_all());
+        let keep = Filter::from_query("events=text")?;
+        assert!(keep.allows(&text) && !keep.allows(&notice));
+        let drop = Filter::from_query("events=-text")?;
+        assert!(!drop.allows(&text) && drop.allows(&notice));
+        assert!(Filter::from_query("events=text,-error").is_err());
+        let other_agent = Filter::from_query("agents=someone")?;
+        assert!(!other_agent.allows(&text) && other_agent.allows(&notice));
+        Ok(())
     }
 }

@@ -6,20 +6,11 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use agentio::agentchat::{
-    ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent, register_function,
-};
 use agentio::io::websockets::ServerConfig;
 use agentio::io::{IOStream, IOWebsockets};
-use agentio::llm::{ConfigEntry, LlmConfig};
+use common::notebook;
 use common::ws::{connect, send, text};
 use common::{MockServer, Reply, content_chunk, streamed_text, streamed_tool_call};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct City {
-    city: String,
-}
 
 #[test]
 fn a_client_that_drops_mid_stream_stops_the_model_calls() {
@@ -36,20 +27,7 @@ fn a_client_that_drops_mid_stream_stops_the_model_calls() {
         ServerConfig::new("127.0.0.1", 0),
         move |ws: &IOWebsockets| {
             let message = ws.input("", false)?;
-            let config = LlmConfig::new(vec![
-                ConfigEntry::new("mock-model").base_url(base_url.clone()),
-            ])
-            .stream(true)
-            .cache_seed(None);
-            let mut chatbot = ConversableAgent::new("chatbot").llm_config(config);
-            let mut user_proxy = UserProxyAgent::new("user_proxy")
-                .human_input_mode(HumanInputMode::Never)
-                .max_consecutive_auto_reply(10);
-            let tool = Tool::new("weather_forecast", "Weather forecast for a city")
-                .param("city", ParamType::String, "city")
-                .function(|a: City| Ok::<_, String>(format!("Sunny in {}.", a.city)));
-            register_function(tool, &mut chatbot, &mut user_proxy);
-            user_proxy.initiate_chat(&mut chatbot, message).map(|_| ())
+            notebook::chat_with(notebook::Model::Mock(&base_url), message.into()).map(|_| ())
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));

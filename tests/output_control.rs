@@ -5,13 +5,9 @@
 
 mod common;
 
-use agentio::agentchat::{
-    ChatOptions, ConversableAgent, HumanInputMode, ParamType, Streaming, Tool, UserProxyAgent,
-    register_function,
-};
+use agentio::agentchat::{ChatOptions, Streaming};
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{Event, IOStream, IOWebsockets};
-use agentio::llm::{ConfigEntry, LlmConfig};
 use common::notebook::{self, POEM};
 use common::ws::{Client, connect, connect_with_protocol, send, until_close};
 use common::{MockServer, Reply, streamed_text, streamed_tool_call};
@@ -195,21 +191,8 @@ fn mock_notebook_server(mock: &common::MockServer, streaming: Streaming) -> Webs
         ServerConfig::new("127.0.0.1", 0),
         move |ws: &IOWebsockets| {
             let message = ws.input("", false)?;
-            let config = LlmConfig::new(vec![
-                ConfigEntry::new("mock-model").base_url(base_url.clone()),
-            ])
-            .stream(true)
-            .cache_seed(None);
-            let mut chatbot = ConversableAgent::new("chatbot").llm_config(config);
-            let mut user_proxy = UserProxyAgent::new("user_proxy")
-                .human_input_mode(HumanInputMode::Never)
-                .is_termination_msg(|m| m.text().ends_with("TERMINATE"));
-            let tool = Tool::new("weather_forecast", "Weather forecast for a city")
-                .param("city", ParamType::String, "city")
-                .function(|_: serde_json::Value| Ok::<_, String>("Sunny.".to_owned()));
-            register_function(tool, &mut chatbot, &mut user_proxy);
             let options = ChatOptions::new(message).streaming(streaming.clone());
-            user_proxy.initiate_chat(&mut chatbot, options).map(|_| ())
+            notebook::chat_with(notebook::Model::Mock(&base_url), options).map(|_| ())
         },
     )
     .unwrap_or_else(|e| panic!("{e}"))

@@ -9,10 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use agentio::agentchat::{ChatOptions, ConversableAgent, HumanInputMode, UserProxyAgent};
+use agentio::agentchat::ChatOptions;
 use agentio::io::websockets::ServerConfig;
 use agentio::io::{IOStream, IOWebsockets};
-use agentio::llm::{ConfigEntry, LlmConfig};
 use agentio::{Error, io};
 use common::notebook;
 use common::ws::{connect, send, until_close};
@@ -43,14 +42,8 @@ fn a_client_that_stops_reading_ends_its_chat_and_its_model_stream() {
         ServerConfig::new("127.0.0.1", 0).write_timeout(write_timeout),
         move |ws: &IOWebsockets| {
             let message = ws.input("", false)?;
-            let config = LlmConfig::new(vec![
-                ConfigEntry::new("mock-model").base_url(base_url.clone()),
-            ])
-            .stream(true)
-            .cache_seed(None);
-            let mut chatbot = ConversableAgent::new("chatbot").llm_config(config);
-            let mut user = UserProxyAgent::new("user").human_input_mode(HumanInputMode::Never);
-            let result = user.initiate_chat(&mut chatbot, ChatOptions::new(message).max_turns(1));
+            let options = ChatOptions::new(message).max_turns(1);
+            let result = notebook::chat_with(notebook::Model::Mock(&base_url), options);
             let _ = done.send((result.as_ref().err().map(ToString::to_string), rss_kib()));
             result.map(|_| ())
         },

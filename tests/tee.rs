@@ -9,11 +9,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use agentio::Error;
 use agentio::agentchat::ChatOptions;
 use agentio::io::websockets::ServerConfig;
 use agentio::io::{self, Event, IOBuffer, IOStream, IOWebsockets, JsonLines, Tee};
-use agentio::llm::{ConfigEntry, LlmConfig};
-use agentio::{Error, agentchat};
 use common::notebook::{self, POEM};
 use common::ws::{connect, send, text};
 use common::{MockServer, Reply, content_chunk, streamed_tool_call};
@@ -118,21 +117,8 @@ fn a_websocket_primary_that_fails_stops_the_chat_and_its_model_stream() {
             move |ws: &IOWebsockets| {
                 let message = ws.input("", false)?;
                 let tee = Tee::new(io::get_default()).with(transcript.clone());
-                let config = LlmConfig::new(vec![
-                    ConfigEntry::new("mock-model").base_url(base_url.clone()),
-                ])
-                .stream(true)
-                .cache_seed(None);
                 let result = io::with_default(Arc::new(tee), || {
-                    let mut chatbot =
-                        agentchat::ConversableAgent::new("chatbot").llm_config(config);
-                    let mut user_proxy = agentchat::UserProxyAgent::new("user_proxy")
-                        .human_input_mode(agentchat::HumanInputMode::Never);
-                    let tool = agentchat::Tool::new("weather_forecast", "Weather")
-                        .param("city", agentchat::ParamType::String, "city")
-                        .function(|_: serde_json::Value| Ok::<_, String>("Sunny.".to_owned()));
-                    agentchat::register_function(tool, &mut chatbot, &mut user_proxy);
-                    user_proxy.initiate_chat(&mut chatbot, message)
+                    notebook::chat_with(notebook::Model::Mock(&base_url), message.into())
                 });
                 let _ = done.send(result.as_ref().err().map(ToString::to_string));
                 result.map(|_| ())

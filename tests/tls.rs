@@ -4,28 +4,25 @@
 
 mod common;
 
+#[path = "../examples/websocket_chat/tls.rs"]
+#[allow(dead_code)] // with_tls reads PEM files; tests/deploy.rs runs that
+mod example_tls;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use agentio::agentchat::ChatOptions;
-use agentio::io::websockets::{ServerConfig, TcpSocket, Transport, WebsocketServer};
+use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets};
 use common::notebook::{self, POEM};
 use common::tls::{Tls, connect, tls};
 use tungstenite::Message;
 
 fn serve(tls: &Tls) -> WebsocketServer {
-    let config = tls.server.clone();
-    let server_config = ServerConfig::new("127.0.0.1", 0).acceptor(move |socket: TcpSocket| {
-        let connection =
-            rustls::ServerConnection::new(config.clone()).map_err(std::io::Error::other)?;
-        let mut stream = rustls::StreamOwned::new(connection, socket);
-        while stream.conn.is_handshaking() {
-            stream.conn.complete_io(&mut stream.sock)?;
-        }
-        Ok(Box::new(stream) as Box<dyn Transport>)
-    });
+    // The websocket_chat example's own acceptor.
+    let server_config =
+        ServerConfig::new("127.0.0.1", 0).acceptor(example_tls::acceptor(tls.server.clone()));
     IOWebsockets::run_server_in_thread(server_config, |ws: &IOWebsockets| {
         let message = ws.input("", false)?;
         notebook::chat(ChatOptions::new(message)).map(|_| ())

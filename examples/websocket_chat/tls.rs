@@ -23,8 +23,15 @@ pub fn with_tls(config: ServerConfig, cert: &Path, key: &Path) -> Result<ServerC
         .with_safe_default_protocol_versions()
         .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
         .map_err(|e| format!("TLS: {e}"))?;
-    let tls = Arc::new(tls);
-    Ok(config.acceptor(move |socket: TcpSocket| {
+    Ok(config.acceptor(acceptor(Arc::new(tls))))
+}
+
+/// An acceptor that completes a TLS handshake on each connection (under the
+/// server's handshake timeout) and hands the server the TLS stream.
+pub fn acceptor(
+    tls: Arc<rustls::ServerConfig>,
+) -> impl Fn(TcpSocket) -> std::io::Result<Box<dyn Transport>> + Send + Sync + 'static {
+    move |socket: TcpSocket| {
         let connection =
             rustls::ServerConnection::new(tls.clone()).map_err(std::io::Error::other)?;
         let mut stream = rustls::StreamOwned::new(connection, socket);
@@ -32,5 +39,5 @@ pub fn with_tls(config: ServerConfig, cert: &Path, key: &Path) -> Result<ServerC
             stream.conn.complete_io(&mut stream.sock)?;
         }
         Ok(Box::new(stream) as Box<dyn Transport>)
-    }))
+    }
 }

@@ -1,5 +1,5 @@
-//! The notebook chat on the replay model: a `weather_forecast` tool call,
-//! then a streamed reply ending in TERMINATE.
+//! The notebook chat, on the replay model (a `weather_forecast` tool call,
+//! then a streamed reply ending in TERMINATE) or on the mock model server.
 
 use std::sync::Arc;
 
@@ -7,7 +7,7 @@ use agentio::agentchat::{
     ChatOptions, ChatResult, ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent,
     register_function,
 };
-use agentio::llm::ReplayClient;
+use agentio::llm::{ConfigEntry, LlmConfig, ReplayClient};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -19,14 +19,37 @@ struct City {
     city: String,
 }
 
-/// Runs the chat on the current default stream.
+/// Where the chatbot's replies come from.
+pub enum Model<'a> {
+    /// The replay model: the tool call, then [`POEM`].
+    Replay,
+    /// The mock OpenAI-compatible server at this base URL, streamed.
+    Mock(&'a str),
+}
+
+/// Runs the chat on the current default stream, on the replay model.
 pub fn chat(options: ChatOptions) -> agentio::Result<ChatResult> {
-    let model = ReplayClient::new()
-        .tool_call("weather_forecast", json!({"city": "Paris"}))
-        .text(POEM);
-    let mut chatbot = ConversableAgent::new("chatbot")
-        .model_client(Arc::new(model))
-        .stream(true);
+    chat_with(Model::Replay, options)
+}
+
+/// Runs the chat on the current default stream: `user_proxy` (never asks a
+/// human, stops at "TERMINATE") and `chatbot` with `weather_forecast`.
+pub fn chat_with(model: Model<'_>, options: ChatOptions) -> agentio::Result<ChatResult> {
+    let chatbot = ConversableAgent::new("chatbot");
+    let mut chatbot = match model {
+        Model::Replay => chatbot
+            .model_client(Arc::new(
+                ReplayClient::new()
+                    .tool_call("weather_forecast", json!({"city": "Paris"}))
+                    .text(POEM),
+            ))
+            .stream(true),
+        Model::Mock(base_url) => chatbot.llm_config(
+            LlmConfig::new(vec![ConfigEntry::new("mock-model").base_url(base_url)])
+                .stream(true)
+                .cache_seed(None),
+        ),
+    };
     let mut user_proxy = UserProxyAgent::new("user_proxy")
         .human_input_mode(HumanInputMode::Never)
         .is_termination_msg(|m| m.text().ends_with("TERMINATE"));

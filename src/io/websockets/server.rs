@@ -245,20 +245,7 @@ impl WebsocketServer {
     pub fn drain(mut self, grace: Duration) -> Drained {
         self.start_draining();
         let ended_before = self.shared.chats_ended.load(Ordering::SeqCst);
-        let deadline = Instant::now() + grace;
-        {
-            let ended = self
-                .shared
-                .ended_rx
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            while self.chats() > 0 {
-                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                    break;
-                };
-                let _ = ended.recv_timeout(left);
-            }
-        }
+        self.wait_until(grace, || self.chats() == 0);
         let cut = self.chats();
         let finished = self.shared.chats_ended.load(Ordering::SeqCst) - ended_before;
         let abandoned = self.shutdown();
@@ -311,23 +298,27 @@ impl WebsocketServer {
 
     /// Waits until no connection is live, at most `grace`; true if none is.
     fn wait_for_connections(&self, grace: Duration) -> bool {
+        self.wait_until(grace, || {
+            self.shared.threads().iter().all(|t| t.is_finished())
+        })
+    }
+
+    /// Waits until `done()`, at most `grace`, woken each time a chat or a
+    /// connection ends; returns `done()`.
+    fn wait_until(&self, grace: Duration, done: impl Fn() -> bool) -> bool {
         let deadline = Instant::now() + grace;
         let ended = self
             .shared
             .ended_rx
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        loop {
-            if self.shared.threads().iter().all(|t| t.is_finished()) {
-                return true;
-            }
+        while !done() {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
+                return done();
             };
-            if ended.recv_timeout(left).is_err() && Instant::now() >= deadline {
-                return self.shared.threads().iter().all(|t| t.is_finished());
-            }
+            let _ = ended.recv_timeout(left);
         }
+        true
     }
 }
 

@@ -10,18 +10,13 @@ use agentio::io::websockets::ServerConfig;
 use agentio::io::{IOStream, IOWebsockets};
 use common::notebook;
 use common::ws::{connect, send, text};
-use common::{MockServer, Reply, content_chunk, streamed_text, streamed_tool_call};
+use common::{MockServer, streamed_text};
 
 #[test]
 fn a_client_that_drops_mid_stream_stops_the_model_calls() {
-    let poem: Vec<String> = (0..200)
-        .map(|i| content_chunk(&format!("word{i} ")))
-        .collect();
-    let mock = MockServer::start(vec![
-        streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#),
-        Reply::Slow(poem, Duration::from_millis(5)),
-        streamed_text(&["never requested"]),
-    ]);
+    let mock = MockServer::start(notebook::slow_replies(vec![streamed_text(&[
+        "never requested",
+    ])]));
     let base_url = mock.base_url();
     let server = IOWebsockets::run_server_in_thread(
         ServerConfig::new("127.0.0.1", 0),

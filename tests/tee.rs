@@ -13,9 +13,9 @@ use agentio::Error;
 use agentio::agentchat::ChatOptions;
 use agentio::io::websockets::ServerConfig;
 use agentio::io::{self, Event, IOBuffer, IOStream, IOWebsockets, JsonLines, Tee};
+use common::MockServer;
 use common::notebook::{self, POEM};
 use common::ws::{connect, send, text};
-use common::{MockServer, Reply, content_chunk, streamed_tool_call};
 
 fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("agentio-tee-{}-{name}", std::process::id()))
@@ -100,13 +100,7 @@ fn input_goes_to_the_primary_and_secondaries_see_the_question_and_answer() -> ag
 
 #[test]
 fn a_websocket_primary_that_fails_stops_the_chat_and_its_model_stream() {
-    let poem: Vec<String> = (0..200)
-        .map(|i| content_chunk(&format!("word{i} ")))
-        .collect();
-    let mock = MockServer::start(vec![
-        streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#),
-        Reply::Slow(poem, Duration::from_millis(5)),
-    ]);
+    let mock = MockServer::start(notebook::slow_replies(vec![]));
     let base_url = mock.base_url();
     let transcript = Arc::new(IOBuffer::new());
     let (done, outcome) = mpsc::channel();

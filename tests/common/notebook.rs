@@ -59,3 +59,18 @@ pub fn chat_with(model: Model<'_>, options: ChatOptions) -> agentio::Result<Chat
     register_function(tool, &mut chatbot, &mut user_proxy);
     user_proxy.initiate_chat(&mut chatbot, options)
 }
+
+/// The notebook's two replies as the mock model serves them, the second
+/// slowly: a tool call, then 200 words ("word0 " …) 5 ms apart, so a client
+/// can leave mid-stream; then `extra` replies.
+pub fn slow_replies(extra: Vec<crate::common::Reply>) -> Vec<crate::common::Reply> {
+    let poem: Vec<String> = (0..200)
+        .map(|i| crate::common::content_chunk(&format!("word{i} ")))
+        .collect();
+    let mut replies = vec![
+        crate::common::streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#),
+        crate::common::Reply::Slow(poem, std::time::Duration::from_millis(5)),
+    ];
+    replies.extend(extra);
+    replies
+}

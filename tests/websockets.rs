@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use agentio::io::websockets::{Refusal, ServerConfig};
 use agentio::io::{IOStream, IOWebsockets};
 use agentio::{Error, Result};
-use common::ws::{Got, connect, connect_with_protocol, next, send, text, until_close};
+use common::ws::{
+    Got, connect, connect_with_protocol, next, request_with, send, text, until_close,
+};
 use serde_json::{Value, json};
 use tungstenite::protocol::frame::coding::CloseCode;
 
@@ -338,17 +340,7 @@ fn the_handshake_hook_refuses_a_bad_origin() {
         agentio::ioprintln!("welcome")
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    use tungstenite::client::IntoClientRequest;
-    let mut request = server
-        .uri()
-        .into_client_request()
-        .unwrap_or_else(|e| panic!("{e}"));
-    request.headers_mut().insert(
-        "origin",
-        "https://evil.example"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let request = request_with(server.uri(), "origin", "https://evil.example");
     match tungstenite::connect(request) {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
@@ -371,17 +363,7 @@ fn the_client_address_behind_a_trusted_proxy_reaches_the_hook_and_on_connect() {
         agentio::ioprintln!("{client:?}")
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    use tungstenite::client::IntoClientRequest;
-    let mut request = server
-        .uri()
-        .into_client_request()
-        .unwrap_or_else(|e| panic!("{e}"));
-    request.headers_mut().insert(
-        "x-forwarded-for",
-        "1.1.1.1, 198.51.100.4"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let request = request_with(server.uri(), "x-forwarded-for", "1.1.1.1, 198.51.100.4");
     let (mut ws, _) = tungstenite::connect(request).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(text(&mut ws), "Some(198.51.100.4)\n");
     assert_eq!(

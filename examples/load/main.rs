@@ -267,15 +267,7 @@ fn idle(n: usize) {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
     let (mut server, uri) = spawn(&exe, &["--serve-replay", "--backlog", "1024"]);
     let pid = server.id();
-    let status = |key: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let status = |key: &str| status_field(&proc_status(pid), key);
     let (rss0, threads0) = (status("VmRSS:"), status("Threads:"));
     let start = Instant::now();
     let mut open = Vec::with_capacity(n);
@@ -377,14 +369,22 @@ fn usage(pid: u32) -> (f64, u64) {
             .unwrap_or(0.0)
     };
     let cpu = (ticks(11) + ticks(12)) / 100.0;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
+    (cpu, status_field(&proc_status(pid), "VmHWM:"))
+}
+
+/// `/proc/PID/status` of a process (empty if it is gone).
+fn proc_status(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default()
+}
+
+/// A number from `/proc/PID/status`, e.g. `VmRSS:` (KiB) or `Threads:`.
+fn status_field(status: &str, key: &str) -> u64 {
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (cpu, hwm)
+        .unwrap_or(0)
 }
 
 struct Report {

@@ -81,15 +81,8 @@ struct Sample {
 }
 
 fn sample(pid: u32, start: Instant) -> Sample {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |key: &str| -> i64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let status = crate::proc_status(pid);
+    let field = |key: &str| crate::status_field(&status, key) as i64;
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as i64);
     Sample {
         secs: start.elapsed().as_secs_f64(),

@@ -3,6 +3,7 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
+use tungstenite::handshake::client::Request;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -18,14 +19,18 @@ pub fn connect(url: &str) -> Client {
     ws
 }
 
-/// Connects offering a subprotocol.
-pub fn connect_with_protocol(url: &str, protocol: &str) -> Client {
+/// A handshake request for `url` with one extra header.
+pub fn request_with(url: &str, header: &'static str, value: &str) -> Request {
     use tungstenite::client::IntoClientRequest;
     let mut request = url.into_client_request().unwrap_or_else(|e| panic!("{e}"));
-    let value = protocol.parse().unwrap_or_else(|e| panic!("{e}"));
+    let value = value.parse().unwrap_or_else(|e| panic!("{e}"));
+    request.headers_mut().insert(header, value);
     request
-        .headers_mut()
-        .insert("sec-websocket-protocol", value);
+}
+
+/// Connects offering a subprotocol.
+pub fn connect_with_protocol(url: &str, protocol: &str) -> Client {
+    let request = request_with(url, "sec-websocket-protocol", protocol);
     let (mut ws, response) = tungstenite::connect(request).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         response

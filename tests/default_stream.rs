@@ -133,3 +133,34 @@ fn threads_with_their_own_defaults_never_see_each_others_output() {
         assert_eq!(buffer.chunks(), expected, "thread {t}'s buffer");
     }
 }
+
+/// A stream that, when dropped, writes a farewell to whatever is the default
+/// stream then: a guard's drop must not hold the thread-local while the
+/// stream it replaces is dropped.
+struct SaysGoodbye;
+
+impl IOStream for SaysGoodbye {
+    fn print(&self, _: &[&str], _: &str, _: &str, _: bool) -> agentio::Result<()> {
+        Ok(())
+    }
+    fn input(&self, _: &str, _: bool) -> agentio::Result<String> {
+        Err(agentio::Error::InputClosed)
+    }
+}
+
+impl Drop for SaysGoodbye {
+    fn drop(&mut self) {
+        let _ = agentio::ioprintln!("goodbye");
+    }
+}
+
+#[test]
+fn a_stream_whose_drop_uses_the_default_stream_can_be_the_default() {
+    let outer = Arc::new(IOBuffer::new());
+    let _outer = io::set_default(outer.clone());
+    {
+        // The guard holds the only handle on the stream.
+        let _inner = io::set_default(Arc::new(SaysGoodbye));
+    }
+    assert_eq!(outer.text(), "goodbye\n");
+}

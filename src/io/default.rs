@@ -115,7 +115,13 @@ impl Drop for DefaultGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
         // `try_with`: during thread exit the thread-local may already be gone.
-        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+        // The stream being replaced is dropped only after the borrow ends:
+        // its `Drop` may itself use the default stream.
+        let replaced = CURRENT
+            .try_with(|current| std::mem::replace(&mut *current.borrow_mut(), previous))
+            .ok()
+            .flatten();
+        drop(replaced);
     }
 }
 

@@ -45,6 +45,9 @@ pub enum Error {
     Protocol(String),
     /// A configuration (a config list, a file, an environment variable) is invalid.
     Config(String),
+    /// An event filter (a `?events=` or `?agents=` query, or a list of kinds)
+    /// is invalid: an unknown kind, or kinds both kept and dropped.
+    Filter(String),
     /// Every configured model failed; one error per attempt, in order.
     AllAttemptsFailed(Vec<Error>),
     /// The server could not listen on its address.
@@ -109,6 +112,7 @@ impl fmt::Display for Error {
             Error::ResponseRead(e) => write!(f, "reading the model's response failed: {e}"),
             Error::Protocol(what) => write!(f, "the model server broke the protocol: {what}"),
             Error::Config(what) => write!(f, "invalid model configuration: {what}"),
+            Error::Filter(what) => write!(f, "invalid event filter: {what}"),
             Error::Bind { addr, source } => write!(
                 f,
                 "cannot listen on {addr}: {source} (is another server using the port? use port 0 for any free one)"
@@ -160,7 +164,8 @@ impl std::error::Error for Error {
             | Error::InputTooLong { .. }
             | Error::Api { .. }
             | Error::Protocol(_)
-            | Error::Config(_) => None,
+            | Error::Config(_)
+            | Error::Filter(_) => None,
         }
     }
 }

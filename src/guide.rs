@@ -174,11 +174,11 @@
 //! `?agents=…`, see [`IOWebsockets`](crate::io::IOWebsockets)).
 //!
 //! ```
-//! use agentio::io::{self, Event, Filter, Filtered, IOBuffer, IOStream};
+//! use agentio::io::{self, Event, EventKind, Filter, Filtered, IOBuffer, IOStream};
 //! use std::sync::Arc;
 //!
 //! let buffer = Arc::new(IOBuffer::new());
-//! let filter = Filter::all().without_kinds(["using_auto_reply"])?.agents(["chatbot"]);
+//! let filter = Filter::all().without_kinds([EventKind::UsingAutoReply]).agents(["chatbot"]);
 //! let stream = Filtered::new(buffer.clone(), filter);
 //! stream.send(&Event::text("Weather?", "user_proxy", "chatbot"))?; // other agent: dropped
 //! stream.send(&Event::text("Sunny.", "chatbot", "user_proxy"))?; // kept

@@ -9,7 +9,7 @@ use agentio::agentchat::{
     ChatOptions, ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent,
     register_function,
 };
-use agentio::io::{self, Event, IOBuffer};
+use agentio::io::{self, Event, EventKind, IOBuffer};
 use agentio::llm::{ConfigEntry, LlmConfig, ReplayClient, Role};
 use agentio::{Error, Result};
 use common::{MockServer, Reply, finish_chunk, role_chunk, streamed_text, tool_chunk};
@@ -145,7 +145,7 @@ fn the_notebook_chat_in_events_has_ag2s_sequence_and_marks_the_streamed_reply() 
         user_proxy.initiate_chat(&mut chatbot, "Check out the weather in Paris.")
     })?;
     let events = buffer.events();
-    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    let kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
     assert_eq!(
         kinds,
         [

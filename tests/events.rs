@@ -2,10 +2,10 @@
 //! compared with AutoGen 0.2's exact output (reference/autogen.md).
 
 use agentio::io::{
-    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall, IOBuffer, IOStream,
-    ModelUsage, ModelUsageSummary, RunCompletionEvent, TerminationAndHumanReplyNoInputEvent,
-    TerminationEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent, UsageMode,
-    UsageSummaryEvent, UsingAutoReplyEvent, Uuid,
+    Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall, IOBuffer,
+    IOStream, ModelUsage, ModelUsageSummary, RunCompletionEvent,
+    TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolCall, ToolCallEvent, ToolResponse,
+    ToolResponseEvent, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent, Uuid,
 };
 use serde_json::{Value, json};
 
@@ -192,8 +192,8 @@ fn every_kind() -> Vec<(Event, String)> {
 
 #[test]
 fn the_table_covers_every_kind() {
-    let kinds: Vec<&str> = every_kind().iter().map(|(e, _)| e.kind()).collect();
-    assert_eq!(kinds, Event::KINDS);
+    let kinds: Vec<EventKind> = every_kind().iter().map(|(e, _)| e.kind()).collect();
+    assert_eq!(kinds, EventKind::ALL);
 }
 
 #[test]

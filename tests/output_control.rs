@@ -31,7 +31,7 @@ fn events(frames: &[String]) -> Vec<Event> {
 }
 
 fn kinds(events: &[Event]) -> Vec<&'static str> {
-    events.iter().map(Event::kind).collect()
+    events.iter().map(|e| e.kind().as_str()).collect()
 }
 
 fn chat(ws: &mut Client, message: &str) -> Vec<String> {
@@ -96,7 +96,10 @@ fn a_kind_filter_in_the_query_keeps_only_those_kinds() {
         server.uri()
     ));
     let got = events(&chat(&mut ws, "weather in Paris?"));
-    assert_eq!(got.first().map(Event::kind), Some("input_request"));
+    assert_eq!(
+        got.first().map(Event::kind),
+        Some(agentio::io::EventKind::InputRequest)
+    );
     assert!(
         got[1..].iter().all(|e| e.kind() == "text"),
         "{:?}",
@@ -178,6 +181,8 @@ fn input_requests_pass_every_filter_and_unknown_kinds_are_refused() {
             let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default());
             assert!(body.contains("unknown event kind \"txet\""), "{body}");
             assert!(body.contains("input_request"), "lists the kinds: {body}");
+            assert!(body.starts_with("invalid event filter"), "{body}");
+            assert!(!body.contains("model"), "not about models: {body}");
         }
         other => panic!("expected a 400, got {other:?}"),
     }
@@ -255,5 +260,28 @@ fn replies_kept_whole_arrive_as_one_text_event_marked_not_streamed() {
             answer.is_some_and(|t| !t.streamed && t.content == POEM.concat()),
             "{streaming:?}: {answer:?}"
         );
+    }
+}
+
+/// In text mode a filter keeps what the same filter keeps in events mode,
+/// rendered as text (it once rendered events as prints and filtered them
+/// again as `print`, so `?events=text` or `?events=-print` sent nothing).
+#[test]
+fn text_mode_keeps_what_events_mode_keeps_rendered_as_text() {
+    let server = notebook_server();
+    for query in [
+        "events=text",
+        "events=-print",
+        "events=text,stream,tool_call",
+        "agents=chatbot",
+    ] {
+        let mut text_ws = connect(&format!("{}/ws?{query}", server.uri()));
+        let text: String = chat(&mut text_ws, "Weather in Paris?").concat();
+        let mut events_ws = connect(&format!("{}/ws?format=events&{query}", server.uri()));
+        let kept = events(&chat(&mut events_ws, "Weather in Paris?"));
+        let rendered: String = kept.iter().map(Event::to_string).collect();
+        assert!(!kept.is_empty(), "{query}: events mode kept nothing");
+        assert!(!text.is_empty(), "{query}: text mode sent nothing");
+        assert_eq!(text, rendered, "{query}");
     }
 }

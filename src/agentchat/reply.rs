@@ -264,7 +264,7 @@ impl ConversableAgent {
         } else {
             Arc::new(Filtered::new(
                 turn.stream.clone(),
-                Filter::all().without_kinds(["stream"])?,
+                Filter::all().without_kinds([io::EventKind::Stream]),
             ))
         };
         let reply = io::with_default(target, || model.create(&request))?;

@@ -405,19 +405,60 @@ pub struct RunCompletionEvent {
 
 macro_rules! event_kinds {
     ($($variant:ident($content:ident) => $name:literal),* $(,)?) => {
+        /// The kind of an [`Event`]: its `type` in JSON (`"text"`, `"stream"`, …).
+        ///
+        /// Filters are sets of kinds; parsing a kind's name
+        /// ([`str::parse`]) is the only step that can fail.
+        ///
+        /// ```
+        /// use agentio::io::{Event, EventKind};
+        ///
+        /// assert_eq!(Event::text("hi", "a", "b").kind(), EventKind::Text);
+        /// assert_eq!("tool_call".parse::<EventKind>()?, EventKind::ToolCall);
+        /// assert_eq!(EventKind::UsingAutoReply.as_str(), "using_auto_reply");
+        /// assert!("txet".parse::<EventKind>().is_err());
+        /// # Ok::<(), agentio::io::UnknownEventKind>(())
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum EventKind {
+            $(
+                #[doc = concat!("`", $name, "`: see [`Event::", stringify!($variant), "`].")]
+                $variant,
+            )*
+        }
+
+        impl EventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant),*];
+
+            /// The kind's name, as in an event's JSON `type`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(EventKind::$variant => $name,)* }
+            }
+        }
+
+        impl std::str::FromStr for EventKind {
+            type Err = UnknownEventKind;
+
+            fn from_str(name: &str) -> Result<EventKind, UnknownEventKind> {
+                match name {
+                    $($name => Ok(EventKind::$variant),)*
+                    _ => Err(UnknownEventKind(name.to_owned())),
+                }
+            }
+        }
+
         impl Event {
             /// The event's id.
             pub fn uuid(&self) -> Uuid {
                 match self { $(Event::$variant(e) => e.uuid,)* }
             }
 
-            /// The event's `type`, as in its JSON (`"text"`, `"stream"`, …).
-            pub fn kind(&self) -> &'static str {
-                match self { $(Event::$variant(_) => $name,)* }
+            /// The event's kind, its `type` in JSON.
+            pub const fn kind(&self) -> EventKind {
+                match self { $(Event::$variant(_) => EventKind::$variant,)* }
             }
-
-            /// Every event `type`, in declaration order.
-            pub const KINDS: &'static [&'static str] = &[$($name),*];
         }
         $(
             impl From<$content> for Event {
@@ -428,6 +469,44 @@ macro_rules! event_kinds {
         )*
     };
 }
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A kind compares equal to its name: `event.kind() == "text"`.
+impl PartialEq<str> for EventKind {
+    fn eq(&self, name: &str) -> bool {
+        self.as_str() == name
+    }
+}
+
+impl PartialEq<&str> for EventKind {
+    fn eq(&self, name: &&str) -> bool {
+        self.as_str() == *name
+    }
+}
+
+/// A name that is no [`EventKind`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEventKind(pub String);
+
+impl std::fmt::Display for UnknownEventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown event kind {:?}; the kinds are ", self.0)?;
+        for (i, kind) in EventKind::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(kind.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownEventKind {}
 
 event_kinds! {
     Print(PrintEvent) => "print",

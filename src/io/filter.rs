@@ -5,11 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::io::websockets::handshake::percent_decode;
-use crate::io::{Event, IOStream};
+use crate::io::{Event, EventKind, IOStream};
 use crate::{Error, Result};
 
-/// Which events pass: a set of kinds (AG2's `type` names, see
-/// [`Event::KINDS`]) and optionally a set of agents.
+/// Which events pass: a set of [`EventKind`]s and optionally a set of agents.
 ///
 /// An [`InputRequest`](Event::InputRequest) always passes: a chat must not
 /// wait on a question its reader never saw. An event passes the agent rule
@@ -17,9 +16,10 @@ use crate::{Error, Result};
 /// prints, usage) or its agent is one of those named.
 ///
 /// ```
-/// use agentio::io::{Event, Filter};
+/// use agentio::io::{Event, EventKind, Filter};
 ///
-/// let filter = Filter::all().without_kinds(["using_auto_reply", "execute_function"])?
+/// let filter = Filter::all()
+///     .without_kinds([EventKind::UsingAutoReply, EventKind::ExecuteFunction])
 ///     .agents(["chatbot"]);
 /// assert!(filter.allows(&Event::text("Sunny.", "chatbot", "user_proxy")));
 /// assert!(!filter.allows(&Event::text("Weather?", "user_proxy", "chatbot")));
@@ -32,10 +32,18 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Filter {
-    /// Bit i set: `Event::KINDS[i]` passes.
+    /// Bit `k as u32` set: events of kind `k` pass.
     kinds: u32,
     agents: Option<Arc<[String]>>,
 }
+
+/// The bit of `kind` in a filter's set.
+const fn bit(kind: EventKind) -> u32 {
+    1 << kind as u32
+}
+
+/// Input requests pass every filter.
+const ALWAYS: u32 = bit(EventKind::InputRequest);
 
 impl Filter {
     /// Every event passes.
@@ -49,30 +57,22 @@ impl Filter {
     /// Nothing passes but input requests: a silent chat's stream.
     pub fn none() -> Filter {
         Filter {
-            kinds: 0,
+            kinds: ALWAYS,
             agents: None,
         }
     }
 
-    /// Only these kinds pass (and `input_request`, always). An unknown kind
-    /// is an [`Error::Config`] naming it.
-    pub fn kinds<I, S>(mut self, kinds: I) -> Result<Filter>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.kinds = mask(kinds)?;
-        Ok(self)
+    /// Only these kinds pass (and input requests, always).
+    pub fn kinds(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Filter {
+        self.kinds = mask(kinds) | ALWAYS;
+        self
     }
 
-    /// Every kind passes but these (`input_request` passes regardless).
-    pub fn without_kinds<I, S>(mut self, kinds: I) -> Result<Filter>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.kinds &= !mask(kinds)?;
-        Ok(self)
+    /// Every kind passes but these (input requests pass regardless).
+    pub fn without_kinds(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Filter {
+        self.kinds &= !mask(kinds);
+        self.kinds |= ALWAYS;
+        self
     }
 
     /// Only events of these agents pass (and events of no agent).
@@ -88,7 +88,8 @@ impl Filter {
     /// A filter from a URL query such as
     /// `events=text,stream,input_request&agents=chatbot` (comma-separated;
     /// `events=-using_auto_reply` drops kinds instead). Absent parameters
-    /// leave everything through; other parameters are ignored.
+    /// leave everything through; other parameters are ignored. An unknown
+    /// kind, or a list that both keeps and drops, is an [`Error::Filter`].
     pub fn from_query(query: &str) -> Result<Filter> {
         let mut filter = Filter::all();
         for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
@@ -100,13 +101,19 @@ impl Filter {
             }
             match percent_decode(name).as_str() {
                 "events" => {
-                    let dropped: Vec<&str> = list().filter_map(|k| k.strip_prefix('-')).collect();
-                    filter = if dropped.is_empty() {
-                        filter.kinds(list())?
-                    } else if dropped.len() == list().count() {
-                        filter.without_kinds(dropped)?
+                    let dropped = list().filter(|k| k.starts_with('-')).count();
+                    let parse = |k: &str| {
+                        k.trim_start_matches('-')
+                            .parse::<EventKind>()
+                            .map_err(|e| Error::Filter(e.to_string()))
+                    };
+                    let kinds = list().map(parse).collect::<Result<Vec<_>>>()?;
+                    filter = if dropped == 0 {
+                        filter.kinds(kinds)
+                    } else if dropped == kinds.len() {
+                        filter.without_kinds(kinds)
                     } else {
-                        return Err(Error::Config(format!(
+                        return Err(Error::Filter(format!(
                             "events={value}: list kinds to keep or, each with '-', kinds to drop, not both"
                         )));
                     };
@@ -120,11 +127,6 @@ impl Filter {
 
     /// Whether `event` passes.
     pub fn allows(&self, event: &Event) -> bool {
-        // Every websocket event passes here: skip the kind lookup when
-        // nothing is filtered, the usual case.
-        if self.is_all() || matches!(event, Event::InputRequest(_)) {
-            return true;
-        }
         self.allows_kind(event.kind())
             && match (&self.agents, event.agent()) {
                 (Some(agents), Some(agent)) => agents.iter().any(|a| a == agent),
@@ -133,12 +135,8 @@ impl Filter {
     }
 
     /// Whether events of this kind pass (before the agent rule).
-    pub fn allows_kind(&self, kind: &str) -> bool {
-        kind == "input_request"
-            || Event::KINDS
-                .iter()
-                .position(|k| *k == kind)
-                .is_some_and(|i| self.kinds & (1 << i) != 0)
+    pub fn allows_kind(&self, kind: EventKind) -> bool {
+        self.kinds & bit(kind) != 0
     }
 
     /// Whether everything passes.
@@ -155,10 +153,10 @@ impl Default for Filter {
 
 impl fmt::Debug for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kinds: Vec<&str> = Event::KINDS
+        let kinds: Vec<&str> = EventKind::ALL
             .iter()
-            .copied()
-            .filter(|k| self.allows_kind(k))
+            .filter(|k| self.allows_kind(**k))
+            .map(|k| k.as_str())
             .collect();
         f.debug_struct("Filter")
             .field("kinds", &kinds)
@@ -167,34 +165,19 @@ impl fmt::Debug for Filter {
     }
 }
 
-fn mask<I, S>(kinds: I) -> Result<u32>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut mask = 0;
-    for kind in kinds {
-        let kind = kind.as_ref();
-        let Some(i) = Event::KINDS.iter().position(|k| *k == kind) else {
-            return Err(Error::Config(format!(
-                "unknown event kind {kind:?}; the kinds are {}",
-                Event::KINDS.join(", ")
-            )));
-        };
-        mask |= 1 << i;
-    }
-    Ok(mask)
+fn mask(kinds: impl IntoIterator<Item = EventKind>) -> u32 {
+    kinds.into_iter().fold(0, |mask, kind| mask | bit(kind))
 }
 
 /// A stream that passes on only what its [`Filter`] allows; input always
 /// reaches the inner stream. `print` calls count as `print` events.
 ///
 /// ```
-/// use agentio::io::{self, Event, Filter, Filtered, IOBuffer, IOStream};
+/// use agentio::io::{self, Event, EventKind, Filter, Filtered, IOBuffer, IOStream};
 /// use std::sync::Arc;
 ///
 /// let buffer = Arc::new(IOBuffer::new());
-/// let quiet = Filtered::new(buffer.clone(), Filter::all().without_kinds(["print"])?);
+/// let quiet = Filtered::new(buffer.clone(), Filter::all().without_kinds([EventKind::Print]));
 /// io::with_default(Arc::new(quiet), || -> agentio::Result<()> {
 ///     agentio::ioprintln!("not shown")?;
 ///     io::get_default().send(&Event::text("shown", "a", "b"))
@@ -232,7 +215,7 @@ impl<S: IOStream> Filtered<S> {
 
 impl<S: IOStream> IOStream for Filtered<S> {
     fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
-        if self.filter.allows_kind("print") {
+        if self.filter.allows_kind(EventKind::Print) {
             self.inner.print(objects, sep, end, flush)
         } else {
             Ok(())

@@ -14,17 +14,17 @@ use crate::{Error, Result};
 /// secondary, or for chats that never ask.
 ///
 /// ```
-/// use agentio::io::{Event, IOStream, JsonLines};
+/// use agentio::io::{Event, EventKind, IOStream, JsonLines};
 ///
 /// let transcript = JsonLines::new(Vec::new());
 /// transcript.send(&Event::text("Sunny.", "chatbot", "user_proxy"))?;
 /// transcript.print(&["done"], " ", "\n", false)?;
 /// let text = String::from_utf8(transcript.into_inner()).unwrap();
-/// let kinds: Vec<&str> = text
+/// let kinds: Vec<EventKind> = text
 ///     .lines()
 ///     .map(|line| Event::from_json(line).map(|e| e.kind()))
 ///     .collect::<agentio::Result<_>>()?;
-/// assert_eq!(kinds, ["text", "print"]);
+/// assert_eq!(kinds, [EventKind::Text, EventKind::Print]);
 /// # Ok::<(), agentio::Error>(())
 /// ```
 pub struct JsonLines<W> {

@@ -34,11 +34,11 @@ pub use default::{
     with_default,
 };
 pub use event::{
-    ErrorEvent, Event, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
+    ErrorEvent, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
     InputRequestEvent, InputResponseEvent, ModelUsage, ModelUsageSummary, PrintEvent,
     RunCompletionEvent, StreamEvent, TerminationAndHumanReplyNoInputEvent, TerminationEvent,
-    TextEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent, UsageMode,
-    UsageSummaryEvent, UsingAutoReplyEvent,
+    TextEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent, UnknownEventKind,
+    UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
 };
 pub use filter::{Filter, Filtered};
 pub use json_lines::JsonLines;

@@ -13,7 +13,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
 use crate::io::websockets::{Request, ServerConfig, Transport};
-use crate::io::{Event, Filter, IOStream, joined, send_as_text};
+use crate::io::{Event, EventKind, Filter, IOStream, joined};
 use crate::{Error, Result};
 
 /// A stream to one websocket client: the default stream of the thread that
@@ -346,7 +346,7 @@ fn ws_error(error: tungstenite::Error) -> Error {
 
 impl IOStream for IOWebsockets {
     fn print(&self, objects: &[&str], sep: &str, end: &str, _flush: bool) -> Result<()> {
-        if !self.filter.allows_kind("print") {
+        if !self.filter.allows_kind(EventKind::Print) {
             return Ok(());
         }
         if self.events {
@@ -430,6 +430,11 @@ impl IOStream for IOWebsockets {
         if self.events {
             return self.output(event.to_json());
         }
-        send_as_text(self, event)
+        // The event's console text, a frame per part; not through `print`,
+        // which would filter it a second time, as a print.
+        for part in event.text_parts() {
+            self.output(part.text)?;
+        }
+        Ok(())
     }
 }

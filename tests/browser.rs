@@ -2,13 +2,16 @@
 //! DevTools protocol, loads the websocket example's page, sends a message,
 //! and the test reads what the page shows.
 //!
-//! Skipped (with a note) when Chromium is not installed, unless
-//! `AGENTIO_REQUIRE_BROWSER` is set, as `.ci/run` does after installing it.
+//! Reported as ignored when Chromium is not installed, unless
+//! `AGENTIO_REQUIRE_BROWSER` is set, as `.ci/run` does after installing it
+//! (see tests/common/external.rs).
 
 #[path = "../examples/websocket_chat/chat.rs"]
 #[allow(dead_code)] // main.rs uses the rest
 mod chat;
 mod common;
+#[path = "common/external.rs"]
+mod external;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -19,7 +22,12 @@ use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+fn main() {
+    external::run(vec![trial!(
+        the_page_shows_the_tool_call_and_the_streamed_poem_once,
+        external::CHROMIUM
+    )]);
+}
 
 /// A DevTools connection to one page.
 struct Cdp {
@@ -91,7 +99,8 @@ impl Drop for Browser {
 /// Starts headless Chromium; returns it and its DevTools websocket URL.
 fn launch() -> (Browser, String) {
     let profile = std::env::temp_dir().join(format!("agentio-chromium-{}", std::process::id()));
-    let mut child = Command::new(CHROMIUM)
+    let chromium = external::CHROMIUM.path();
+    let mut child = Command::new(&chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -109,7 +118,7 @@ fn launch() -> (Browser, String) {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {CHROMIUM}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromium.display()));
     let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -126,16 +135,7 @@ fn launch() -> (Browser, String) {
     (browser, url)
 }
 
-#[test]
 fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
-    if !std::path::Path::new(CHROMIUM).exists() {
-        assert!(
-            std::env::var_os("AGENTIO_REQUIRE_BROWSER").is_none(),
-            "AGENTIO_REQUIRE_BROWSER is set but {CHROMIUM} is missing"
-        );
-        eprintln!("note: {CHROMIUM} is not installed; the browser test did not run");
-        return;
-    }
     let server = chat::serve("127.0.0.1", 0, chat::Model::Replay).unwrap_or_else(|e| panic!("{e}"));
     let (_browser, devtools) = launch();
     let (ws, _) = tungstenite::connect(devtools.as_str()).unwrap_or_else(|e| panic!("{e}"));

@@ -1,6 +1,11 @@
 //! IOConsole on a real terminal: this test binary runs itself under `script`
 //! (util-linux), which gives the child a pseudo-terminal, so echo and colour
-//! behave as they do for a person at a keyboard.
+//! behave as they do for a person at a keyboard. Reported as ignored without
+//! `script`, unless AGENTIO_REQUIRE_SCRIPT is set (see
+//! tests/common/external.rs).
+
+#[path = "common/external.rs"]
+mod external;
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -12,12 +17,26 @@ use agentio::io::{Event, IOConsole, IOStream};
 const CHILD_ENV: &str = "AGENTIO_TTY_CHILD";
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The child's side: only does something when started by the tests below.
-#[test]
-fn tty_child_session() -> agentio::Result<()> {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        return Ok(());
+fn main() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        if let Err(e) = tty_child_session() {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        return;
     }
+    external::run(vec![
+        trial!(
+            password_input_is_not_echoed_and_plain_input_is,
+            external::SCRIPT
+        ),
+        trial!(colour_on_a_terminal_unless_no_color, external::SCRIPT),
+    ]);
+}
+
+/// The child's side, which this binary runs instead of its tests when the
+/// tests below start it on a terminal.
+fn tty_child_session() -> agentio::Result<()> {
     let console = IOConsole::new();
     console.print(&["<<<"], "", "", true)?;
     console.send(&Event::text("hi", "alice", "bob"))?;
@@ -29,12 +48,9 @@ fn tty_child_session() -> agentio::Result<()> {
 
 /// Runs the child session under `script`, answering its prompts when they
 /// appear; returns what the terminal showed.
-fn run_on_a_terminal(no_color: bool) -> std::io::Result<Option<String>> {
-    let command = format!(
-        "{} tty_child_session --exact --nocapture --test-threads=1",
-        std::env::current_exe()?.display()
-    );
-    let mut script = Command::new("script");
+fn run_on_a_terminal(no_color: bool) -> std::io::Result<String> {
+    let command = std::env::current_exe()?.display().to_string();
+    let mut script = Command::new(external::SCRIPT.path());
     script
         .args(["-qec", &command, "/dev/null"])
         .env(CHILD_ENV, "1");
@@ -43,19 +59,15 @@ fn run_on_a_terminal(no_color: bool) -> std::io::Result<Option<String>> {
     } else {
         script.env_remove("NO_COLOR");
     }
-    let Ok(mut child) = script
+    let mut child = script
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .spawn()
-    else {
-        eprintln!("`script` (util-linux) is not installed: terminal behaviour not tested");
-        return Ok(None);
-    };
+        .spawn()?;
     let screen = converse(&mut child);
     let _ = child.kill();
     let _ = child.wait();
-    screen.map(Some)
+    screen
 }
 
 fn converse(child: &mut Child) -> std::io::Result<String> {
@@ -89,11 +101,8 @@ fn converse(child: &mut Child) -> std::io::Result<String> {
     Ok(screen)
 }
 
-#[test]
 fn password_input_is_not_echoed_and_plain_input_is() -> std::io::Result<()> {
-    let Some(screen) = run_on_a_terminal(false)? else {
-        return Ok(());
-    };
+    let screen = run_on_a_terminal(false)?;
     assert!(
         screen.contains("Name? Ada"),
         "plain input echoes: {screen:?}"
@@ -106,18 +115,13 @@ fn password_input_is_not_echoed_and_plain_input_is() -> std::io::Result<()> {
     Ok(())
 }
 
-#[test]
 fn colour_on_a_terminal_unless_no_color() -> std::io::Result<()> {
-    let Some(coloured) = run_on_a_terminal(false)? else {
-        return Ok(());
-    };
+    let coloured = run_on_a_terminal(false)?;
     assert!(
         coloured.contains("\x1b[33malice\x1b[0m (to bob):"),
         "{coloured:?}"
     );
-    let Some(plain) = run_on_a_terminal(true)? else {
-        return Ok(());
-    };
+    let plain = run_on_a_terminal(true)?;
     assert!(plain.contains("alice (to bob):"), "{plain:?}");
     assert!(
         !plain.contains('\x1b'),

@@ -1,8 +1,12 @@
 //! The websocket_chat example as operators run it: over TLS from PEM files,
 //! and drained by SIGTERM (health 503, new clients refused, the chat in
-//! progress finishes, exit 0).
+//! progress finishes, exit 0), and on a socket systemd-socket-activate passes
+//! (reported as ignored without it, unless AGENTIO_REQUIRE_SYSTEMD is set;
+//! see tests/common/external.rs).
 
 mod common;
+#[path = "common/external.rs"]
+mod external;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -11,7 +15,16 @@ use common::process::{Running, example_bin};
 use common::tls::{connect, get_status, tls};
 use tungstenite::Message;
 
-#[test]
+fn main() {
+    external::run(vec![
+        trial!(the_example_serves_wss_from_pem_files_and_drains_on_sigterm),
+        trial!(
+            the_example_serves_on_a_socket_systemd_passes,
+            external::SYSTEMD_SOCKET_ACTIVATE
+        ),
+    ]);
+}
+
 fn the_example_serves_wss_from_pem_files_and_drains_on_sigterm() {
     let tls = tls();
     let dir = std::env::temp_dir().join(format!("agentio-deploy-{}", std::process::id()));
@@ -81,7 +94,6 @@ fn the_example_serves_wss_from_pem_files_and_drains_on_sigterm() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
 fn the_example_serves_on_a_socket_systemd_passes() {
     // systemd-socket-activate binds, and starts the example with the socket
     // as fd 3 (LISTEN_FDS=1) when the first client connects.
@@ -91,7 +103,7 @@ fn the_example_serves_on_a_socket_systemd_passes() {
         .unwrap_or_else(|e| panic!("{e}"));
     let address = format!("127.0.0.1:{port}");
     let app = Running::command(
-        std::process::Command::new("systemd-socket-activate")
+        std::process::Command::new(external::SYSTEMD_SOCKET_ACTIVATE.path())
             .args(["--listen", &address])
             .arg(example_bin("websocket_chat"))
             .args(["--listen-fd", "--port", "1"]),

@@ -5,21 +5,38 @@
 //! and restarted (one with a grace longer than a chat, one shorter); every
 //! chat must complete or be cut with 1001 at the end of a grace period, as
 //! many as the drains say they cut, and none may hang. Without the rights to make namespaces
-//! it says so and uses loopback ports. Skipped without haproxy, unless
-//! AGENTIO_REQUIRE_HAPROXY is set (CI installs it and sets it).
+//! (or without `ip`) it says so and uses loopback ports. Reported as ignored
+//! without haproxy, unless AGENTIO_REQUIRE_HAPROXY is set (CI installs it and
+//! sets it; see tests/common/external.rs).
 
 mod common;
+#[path = "common/external.rs"]
+mod external;
 
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use common::process::{Running, example_bin};
 use serde_json::Value;
 
-const HAPROXY: &str = "/usr/sbin/haproxy";
+fn main() {
+    external::run(vec![trial!(
+        rolling_restarts_behind_haproxy_lose_no_chat,
+        external::HAPROXY
+    )]);
+}
+
+/// iproute2's `ip` (only called once [`Hosts::namespaces`] has found it).
+fn ip() -> PathBuf {
+    external::IP
+        .locate()
+        .unwrap_or_else(|_| PathBuf::from("ip"))
+}
 
 /// Runs a command; true if it succeeded.
-fn run(program: &str, args: &[&str]) -> bool {
+fn run(program: impl AsRef<OsStr>, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
         .stderr(std::process::Stdio::null())
@@ -40,6 +57,8 @@ impl Hosts {
     /// Namespaces `lb`, `app1`, `app2`, the balancer joined to each app by a
     /// veth pair (10.77.N.1 on its side, 10.77.N.2 on the app's).
     fn namespaces(apps: usize) -> Option<Hosts> {
+        external::IP.locate().ok()?;
+        let ip = ip();
         let pid = std::process::id();
         let name = |what: &str| format!("agentio{pid}{what}");
         let mut hosts = Hosts {
@@ -48,16 +67,16 @@ impl Hosts {
             apps: Vec::new(),
         };
         let lb = name("lb");
-        if !run("ip", &["netns", "add", &lb]) {
+        if !run(&ip, &["netns", "add", &lb]) {
             return None;
         }
         hosts.namespaces.push(lb.clone());
-        if !run("ip", &["-n", &lb, "link", "set", "lo", "up"]) {
+        if !run(&ip, &["-n", &lb, "link", "set", "lo", "up"]) {
             return None;
         }
         for n in 1..=apps {
             let ns = name(&format!("app{n}"));
-            if !run("ip", &["netns", "add", &ns]) {
+            if !run(&ip, &["netns", "add", &ns]) {
                 return None;
             }
             hosts.namespaces.push(ns.clone());
@@ -91,7 +110,7 @@ impl Hosts {
                 &["-n", &ns, "link", "set", &app_end, "up"],
                 &["-n", &ns, "link", "set", "lo", "up"],
             ];
-            if !steps.iter().all(|args| run("ip", args)) {
+            if !steps.iter().all(|args| run(&ip, args)) {
                 return None;
             }
             hosts.apps.push((Some(ns), app_addr));
@@ -111,7 +130,7 @@ impl Hosts {
     fn command(ns: &Option<String>, program: &std::path::Path, args: &[&str]) -> Command {
         let mut command = match ns {
             Some(ns) => {
-                let mut c = Command::new("ip");
+                let mut c = Command::new(ip());
                 c.args(["netns", "exec", ns]).arg(program);
                 c
             }
@@ -126,7 +145,7 @@ impl Drop for Hosts {
     fn drop(&mut self) {
         // Removing a namespace removes its end of each veth pair, and the pair.
         for ns in self.namespaces.iter().rev() {
-            run("ip", &["netns", "del", ns]);
+            run(ip(), &["netns", "del", ns]);
         }
     }
 }
@@ -173,23 +192,18 @@ fn drain(mut app: Running) -> String {
     drained
 }
 
-#[test]
 fn rolling_restarts_behind_haproxy_lose_no_chat() {
-    if !std::path::Path::new(HAPROXY).exists() {
-        assert!(
-            std::env::var_os("AGENTIO_REQUIRE_HAPROXY").is_none(),
-            "AGENTIO_REQUIRE_HAPROXY is set but haproxy is not installed"
-        );
-        eprintln!("skipped: haproxy is not installed (apt-get install haproxy)");
-        return;
-    }
     let hosts = match Hosts::namespaces(2) {
         Some(hosts) => {
             println!("hosts: network namespaces {:?}", hosts.namespaces);
             hosts
         }
         None => {
-            println!("hosts: cannot make network namespaces here (not root?); loopback ports");
+            let why = external::IP
+                .locate()
+                .err()
+                .unwrap_or_else(|| "cannot make network namespaces here (not root?)".to_owned());
+            println!("hosts: {why}; loopback ports");
             Hosts::loopback(2)
         }
     };
@@ -234,7 +248,7 @@ fn rolling_restarts_behind_haproxy_lose_no_chat() {
     let cfg = cfg.to_string_lossy().into_owned();
     let haproxy = Running::command(&mut Hosts::command(
         &hosts.lb.0,
-        std::path::Path::new(HAPROXY),
+        &external::HAPROXY.path(),
         &["-db", "-q", "-f", &cfg],
     ));
 

@@ -1,10 +1,13 @@
 //! Behind a real nginx (Debian's package), configured with the README's own
 //! `location` blocks: the page, the notebook chat in text and events mode, a
 //! 1 MiB frame intact, and the client's address via X-Forwarded-For.
-//! Skipped when nginx is not installed, unless AGENTIO_REQUIRE_NGINX is set
-//! (CI installs it and sets it).
+//! Reported as ignored when nginx is not installed, unless
+//! AGENTIO_REQUIRE_NGINX is set (CI installs it and sets it; see
+//! tests/common/external.rs).
 
 mod common;
+#[path = "common/external.rs"]
+mod external;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -31,10 +34,11 @@ fn readme_locations() -> &'static str {
     &README[start..start + len]
 }
 
-fn nginx_binary() -> Option<&'static str> {
-    ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+fn main() {
+    external::run(vec![trial!(
+        through_nginx_with_the_readme_config,
+        external::NGINX
+    )]);
 }
 
 struct Nginx {
@@ -52,7 +56,7 @@ impl Drop for Nginx {
 }
 
 /// nginx on a free loopback port, proxying the README's locations to `upstream`.
-fn nginx(binary: &str, upstream: SocketAddr) -> Nginx {
+fn nginx(binary: &std::path::Path, upstream: SocketAddr) -> Nginx {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -75,7 +79,7 @@ fn nginx(binary: &str, upstream: SocketAddr) -> Nginx {
         .args(["-g", "daemon off; master_process off;"])
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{binary}: {e}"));
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(addr).is_err() {
@@ -120,18 +124,9 @@ fn get(addr: SocketAddr, path: &str) -> String {
     response
 }
 
-#[test]
 fn through_nginx_with_the_readme_config() {
-    let Some(binary) = nginx_binary() else {
-        assert!(
-            std::env::var_os("AGENTIO_REQUIRE_NGINX").is_none(),
-            "AGENTIO_REQUIRE_NGINX is set but nginx is not installed"
-        );
-        eprintln!("skipped: nginx is not installed (apt-get install nginx)");
-        return;
-    };
     let server = upstream();
-    let proxy = nginx(binary, server.local_addr());
+    let proxy = nginx(&external::NGINX.path(), server.local_addr());
     let base = format!("ws://{}", proxy.addr);
 
     let page = get(proxy.addr, "/");

@@ -9,7 +9,8 @@
 use std::hint::black_box;
 
 use agentio::io::{Event, IOBuffer};
-use agentio::llm::{ChunkAssembler, SseReader, ToolCallAssembler};
+use agentio::llm::{ChatRequest, Message};
+use agentio::unversioned::{ChunkAssembler, SseReader, ToolCallAssembler};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
@@ -113,11 +114,14 @@ fn streaming(c: &mut Criterion) {
     });
     group.throughput(Throughput::Elements(parsed.len() as u64));
     let sink = IOBuffer::new();
+    let request = ChatRequest::new(vec![Message::user("a poem")])
+        .stream(true)
+        .speaker("chatbot", "user_proxy");
     group.bench_function("chunk json -> stream event", |b| {
         b.iter(|| {
-            let mut assembler = ChunkAssembler::new();
+            let mut assembler = ChunkAssembler::streaming(&request, &sink);
             for chunk in &parsed {
-                let _ = assembler.push(black_box(chunk), Some(&sink));
+                let _ = assembler.push(black_box(chunk));
             }
             sink.clear();
             assembler.finish()
@@ -126,10 +130,10 @@ fn streaming(c: &mut Criterion) {
     group.bench_function("sse bytes -> stream event", |b| {
         b.iter(|| {
             let mut reader = SseReader::new(black_box(&sse[..]), 1 << 20);
-            let mut assembler = ChunkAssembler::new();
+            let mut assembler = ChunkAssembler::streaming(&request, &sink);
             while let Ok(Some(event)) = reader.next_event() {
                 if let Ok(chunk) = serde_json::from_str::<Value>(&event.data) {
-                    let _ = assembler.push(&chunk, Some(&sink));
+                    let _ = assembler.push(&chunk);
                 }
             }
             sink.clear();

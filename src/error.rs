@@ -48,6 +48,9 @@ pub enum Error {
     /// An event filter (a `?events=` or `?agents=` query, or a list of kinds)
     /// is invalid: an unknown kind, or kinds both kept and dropped.
     Filter(String),
+    /// The model's reply broke off after part of it reached the stream; the
+    /// cause is inside. Never retried: the user would see the reply twice.
+    Interrupted(Box<Error>),
     /// Every configured model failed; one error per attempt, in order.
     AllAttemptsFailed(Vec<Error>),
     /// The server could not listen on its address.
@@ -113,6 +116,10 @@ impl fmt::Display for Error {
             Error::Protocol(what) => write!(f, "the model server broke the protocol: {what}"),
             Error::Config(what) => write!(f, "invalid model configuration: {what}"),
             Error::Filter(what) => write!(f, "invalid event filter: {what}"),
+            Error::Interrupted(cause) => write!(
+                f,
+                "the model's reply broke off after part of it was shown: {cause}"
+            ),
             Error::Bind { addr, source } => write!(
                 f,
                 "cannot listen on {addr}: {source} (is another server using the port? use port 0 for any free one)"
@@ -153,6 +160,7 @@ impl std::error::Error for Error {
                 .last()
                 .map(|e| e as &(dyn std::error::Error + 'static)),
             Error::Bind { source, .. } => Some(source),
+            Error::Interrupted(cause) => Some(cause.as_ref()),
             Error::WebSocket(e) => Some(e.as_ref()),
             Error::InputClosed
             | Error::ConnectionClosed
@@ -171,6 +179,15 @@ impl std::error::Error for Error {
 }
 
 impl Error {
+    /// Whether the error came from the model side (so another try or another
+    /// endpoint may help), not from the user's stream.
+    pub(crate) fn is_model_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Api { .. } | Error::Http(_) | Error::ResponseRead(_) | Error::Protocol(_)
+        )
+    }
+
     /// An error object (`{"message", "type", "code"}`) found inside a 200 stream.
     pub(crate) fn api_in_stream(error: &serde_json::Value) -> Error {
         let message = error

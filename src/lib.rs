@@ -42,6 +42,7 @@ mod error;
 pub mod guide;
 pub mod io;
 pub mod llm;
+pub mod unversioned;
 
 pub use error::{Error, Result};
 

@@ -234,6 +234,11 @@ fn an_error_inside_a_200_stream_is_an_error_with_its_integer_code() -> Result<()
         &config(&[&mock]),
     );
     let result = io::with_default(Arc::new(IOBuffer::new()), || client.create(&ask(true)));
+    // "Hel" was shown before the error: it says so, with the API error inside.
+    let result = match result {
+        Err(Error::Interrupted(cause)) => Err(*cause),
+        other => other,
+    };
     match result {
         Err(Error::Api {
             status: 200,
@@ -392,7 +397,10 @@ fn a_connection_dropped_mid_stream_is_an_error_not_a_short_answer() {
     );
     let buffer = Arc::new(IOBuffer::new());
     let result = io::with_default(buffer.clone(), || client.create(&ask(true)));
-    assert!(matches!(result, Err(Error::Protocol(_))), "{result:?}");
+    assert!(
+        matches!(&result, Err(Error::Interrupted(cause)) if matches!(**cause, Error::Protocol(_))),
+        "{result:?}"
+    );
     assert_eq!(
         stream_events(&buffer),
         ["partial"],
@@ -534,7 +542,7 @@ fn a_corrupt_cache_entry_is_a_miss_and_is_replaced() -> Result<()> {
             .base_url(mock.base_url()),
         wrapper.config(),
     );
-    let key = agentio::llm::DiskCache::key(&client.body(&ask(true)));
+    let key = agentio::unversioned::DiskCache::key(&client.body(&ask(true)));
     std::fs::create_dir_all(root.join("1")).map_err(Error::Io)?;
     std::fs::write(
         root.join("1").join(format!("{key}.json")),
@@ -577,5 +585,42 @@ fn x_should_retry_overrides_the_status_rules() -> Result<()> {
     let client = OpenAIWrapper::new(config(&[&mock]))?;
     assert!(client.create(&ask(false)).is_err());
     assert_eq!(mock.received().len(), 1, "the server said not to retry");
+    Ok(())
+}
+
+/// The caller says where a reply streams: the fragments go to the stream
+/// given to `create_to`, never to the default one, each made once with the
+/// speaker the request names (the first also with its recipient).
+#[test]
+fn create_to_streams_into_the_stream_it_is_given_with_the_speaker() -> Result<()> {
+    let mock = MockServer::start(vec![streamed_text(&["Sun ", "in ", "Paris."])]);
+    let client = OpenAIClient::new(
+        ConfigEntry::new("m").base_url(mock.base_url()),
+        &config(&[&mock]),
+    );
+    let default = Arc::new(IOBuffer::new());
+    let given = IOBuffer::new();
+    let request = ask(true).speaker("chatbot", "user_proxy");
+    let reply = io::with_default(default.clone(), || client.create_to(&request, &given))?;
+    assert_eq!(reply.message.text(), "Sun in Paris.");
+    assert!(reply.streamed);
+    assert!(default.events().is_empty(), "{:?}", default.events());
+    let fragments: Vec<(String, Option<String>, Option<String>)> = given
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Stream(s) => Some((s.content, s.sender, s.recipient)),
+            _ => None,
+        })
+        .collect();
+    let chatbot = Some("chatbot".to_owned());
+    assert_eq!(
+        fragments,
+        [
+            ("Sun ".into(), chatbot.clone(), Some("user_proxy".into())),
+            ("in ".into(), chatbot.clone(), None),
+            ("Paris.".into(), chatbot, None),
+        ]
+    );
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::agentchat::{Tool, Toolbox};
+use crate::io::IOStream;
 use crate::llm::{ChatRequest, ChatResponse, LlmConfig, Message, ModelClient, OpenAIWrapper};
 use crate::{Error, Result};
 
@@ -117,7 +118,7 @@ impl fmt::Debug for ConversableAgent {
 struct Misconfigured(String);
 
 impl ModelClient for Misconfigured {
-    fn create(&self, _: &ChatRequest) -> Result<ChatResponse> {
+    fn create_to(&self, _: &ChatRequest, _: &dyn IOStream) -> Result<ChatResponse> {
         Err(Error::Config(self.0.clone()))
     }
 }
@@ -175,7 +176,7 @@ impl ConversableAgent {
         self
     }
 
-    /// Streams the model's replies to the default stream as they come.
+    /// Streams the model's replies to the chat's stream as they come.
     pub fn stream(mut self, stream: bool) -> ConversableAgent {
         self.stream = stream;
         self

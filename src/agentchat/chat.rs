@@ -277,32 +277,6 @@ impl Turn {
     }
 }
 
-/// The stream a model call of `agent` writes to: its reply's fragments are
-/// marked as the agent's, so filters and UIs know who is talking.
-pub(crate) struct Speaking {
-    pub agent: String,
-    pub inner: Arc<dyn IOStream>,
-}
-
-impl IOStream for Speaking {
-    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
-        self.inner.print(objects, sep, end, flush)
-    }
-    fn input(&self, prompt: &str, password: bool) -> Result<String> {
-        self.inner.input(prompt, password)
-    }
-    fn send(&self, event: &Event) -> Result<()> {
-        match event {
-            Event::Stream(fragment) if fragment.sender.is_none() => {
-                let mut fragment = fragment.clone();
-                fragment.sender = Some(self.agent.clone());
-                self.inner.send(&Event::Stream(fragment))
-            }
-            _ => self.inner.send(event),
-        }
-    }
-}
-
 impl ConversableAgent {
     /// Starts a chat with `recipient` (AutoGen's `initiate_chat`) and runs it
     /// to its end on this thread: this agent sends the first message, then

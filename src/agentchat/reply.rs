@@ -2,16 +2,14 @@
 //! check, then tool calls, then its model, then the default auto reply.
 
 use crate::Result;
-use crate::agentchat::chat::{Outgoing, Speaking, Turn};
+use crate::agentchat::chat::{Outgoing, Turn};
 use crate::agentchat::{ConversableAgent, HumanInputMode, parse_arguments};
-use crate::io;
 use crate::io::{
-    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, Filter, Filtered, IOStream,
+    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, Filter, Filtered,
     TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolResponse, UsingAutoReplyEvent,
     Uuid,
 };
 use crate::llm::{ChatRequest, Message};
-use std::sync::Arc;
 
 const NO_HUMAN_INPUT: &str = "NO HUMAN INPUT RECEIVED.";
 const USER_INTERRUPTED: &str = "USER INTERRUPTED";
@@ -251,23 +249,17 @@ impl ConversableAgent {
         messages.extend(self.chat_messages(sender).iter().cloned());
         let request = ChatRequest::new(messages)
             .tools(self.llm_tools.schemas())
-            .stream(self.stream);
-        // Streamed fragments go to the chat's stream (a mute one when
-        // silent), marked as this agent's, unless the chat keeps this agent's
-        // replies whole.
+            .stream(self.stream)
+            .speaker(&self.name, sender);
         let shows_tokens = turn.streaming.streams(&self.name);
-        let target: Arc<dyn IOStream> = if shows_tokens {
-            Arc::new(Speaking {
-                agent: self.name.clone(),
-                inner: turn.stream.clone(),
-            })
+        let reply = if shows_tokens {
+            model.create_to(&request, turn.stream.as_ref())?
         } else {
-            Arc::new(Filtered::new(
-                turn.stream.clone(),
-                Filter::all().without_kinds([io::EventKind::Stream]),
-            ))
+            // The model call still streams when the agent asks for it, so
+            // read timeouts stay per chunk; the tokens reach nobody.
+            let hidden = Filtered::new(turn.stream.clone(), Filter::none());
+            model.create_to(&request, &hidden)?
         };
-        let reply = io::with_default(target, || model.create(&request))?;
         turn.record_usage(&reply);
         let streamed = shows_tokens && reply.streamed && reply.message.tool_calls.is_empty();
         let mut message = reply.message;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::io::{Event, IOStream};
+use crate::llm::fragments::Fragments;
 use crate::llm::{ChatResponse, Message, Usage};
 
 /// A completion cache in one directory.
@@ -67,12 +67,12 @@ impl DiskCache {
         self.dir.join(format!("{key}.json"))
     }
 
-    /// The cached reply for `key`, if a whole entry is there. When `stream`,
-    /// its content goes to `out` as one `stream` event, as if streamed.
+    /// The cached reply for `key`, if a whole entry is there. With
+    /// `fragments`, its content goes there as one `stream` event, as if streamed.
     pub fn get(
         &self,
         key: &str,
-        stream: Option<&dyn IOStream>,
+        fragments: Option<&mut Fragments<'_>>,
     ) -> crate::Result<Option<ChatResponse>> {
         let Ok(text) = std::fs::read_to_string(self.path(key)) else {
             return Ok(None);
@@ -80,10 +80,10 @@ impl DiskCache {
         let Ok(entry) = serde_json::from_str::<Entry>(&text) else {
             return Ok(None); // corrupt: a miss, and the next answer overwrites it
         };
-        let content = entry.message.text().to_owned();
-        let streamed = match stream {
-            Some(out) if !content.is_empty() => {
-                out.send(&Event::stream(content))?;
+        let content = entry.message.text();
+        let streamed = match fragments {
+            Some(fragments) if !content.is_empty() => {
+                fragments.send(content)?;
                 true
             }
             _ => false,
@@ -91,11 +91,11 @@ impl DiskCache {
         Ok(Some(ChatResponse {
             message: entry.message,
             finish_reason: entry.finish_reason,
-            usage: Usage {
-                prompt_tokens: entry.prompt_tokens,
-                completion_tokens: entry.completion_tokens,
-                total_tokens: entry.total_tokens,
-            },
+            usage: Usage::new(
+                entry.prompt_tokens,
+                entry.completion_tokens,
+                entry.total_tokens,
+            ),
             model: entry.model,
             cost: 0.0,
             streamed,

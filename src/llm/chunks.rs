@@ -6,33 +6,43 @@
 
 use serde_json::Value;
 
-use crate::io::{Event, IOStream};
+use crate::io::IOStream;
+use crate::llm::fragments::Fragments;
 use crate::llm::tool_calls::ToolCallAssembler;
-use crate::llm::{ChatResponse, Message, Usage};
+use crate::llm::{ChatRequest, ChatResponse, Message, Usage};
 use crate::{Error, Result};
 
 /// Builds a [`ChatResponse`] from `chat.completion.chunk` objects.
 #[derive(Debug, Default)]
-pub struct ChunkAssembler {
+pub struct ChunkAssembler<'a> {
     content: String,
     reasoning: String,
     tool_calls: ToolCallAssembler,
     finish_reason: Option<String>,
     usage: Usage,
     model: String,
-    streamed: bool,
+    fragments: Option<Fragments<'a>>,
 }
 
-impl ChunkAssembler {
-    /// An assembler for one reply.
-    pub fn new() -> ChunkAssembler {
+impl<'a> ChunkAssembler<'a> {
+    /// An assembler for one reply that only collects it.
+    pub fn new() -> ChunkAssembler<'a> {
         ChunkAssembler::default()
+    }
+
+    /// An assembler for the reply to `request` that sends each content
+    /// fragment to `out` as it comes.
+    pub fn streaming(request: &'a ChatRequest, out: &'a dyn IOStream) -> ChunkAssembler<'a> {
+        ChunkAssembler {
+            fragments: Some(Fragments::new(request, out)),
+            ..ChunkAssembler::default()
+        }
     }
 
     /// Whether any content fragment has reached the stream: from then on the
     /// request must not be retried, or the user would see it twice.
     pub fn has_streamed(&self) -> bool {
-        self.streamed
+        self.fragments.as_ref().is_some_and(Fragments::sent)
     }
 
     /// The `finish_reason` seen so far.
@@ -40,10 +50,10 @@ impl ChunkAssembler {
         self.finish_reason.as_deref()
     }
 
-    /// Takes one chunk (or a whole non-streamed completion). With `out`,
-    /// content fragments go to it at once, as `stream` events; without, they
-    /// are only collected. An `error` object in the chunk is an error.
-    pub fn push(&mut self, chunk: &Value, out: Option<&dyn IOStream>) -> Result<()> {
+    /// Takes one chunk (or a whole non-streamed completion); a streaming
+    /// assembler sends its content fragment on at once. An `error` object in
+    /// the chunk is an error.
+    pub fn push(&mut self, chunk: &Value) -> Result<()> {
         if let Some(error) = chunk.get("error") {
             return Err(Error::api_in_stream(error));
         }
@@ -89,9 +99,8 @@ impl ChunkAssembler {
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
             {
-                if let Some(out) = out {
-                    out.send(&Event::stream(piece))?;
-                    self.streamed = true;
+                if let Some(fragments) = &mut self.fragments {
+                    fragments.send(piece)?;
                 }
                 self.content.push_str(piece);
             }
@@ -109,6 +118,7 @@ impl ChunkAssembler {
 
     /// The reply.
     pub fn finish(self) -> ChatResponse {
+        let streamed = self.has_streamed();
         let tool_calls = self.tool_calls.finish();
         let mut message = if tool_calls.is_empty() {
             Message::assistant(self.content)
@@ -124,7 +134,7 @@ impl ChunkAssembler {
             usage: self.usage,
             model: self.model,
             cost: 0.0,
-            streamed: self.streamed,
+            streamed,
             cached: false,
             reasoning: (!self.reasoning.is_empty()).then_some(self.reasoning),
         }

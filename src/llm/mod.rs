@@ -11,20 +11,19 @@
 //!
 //! This layer knows nothing of agents.
 
-mod cache;
-mod chunks;
+pub(crate) mod cache;
+pub(crate) mod chunks;
 mod client;
 mod config;
+pub(crate) mod fragments;
 mod message;
 mod openai;
 mod replay;
 mod retry;
-mod sse;
-mod tool_calls;
+pub(crate) mod sse;
+pub(crate) mod tool_calls;
 mod wrapper;
 
-pub use cache::DiskCache;
-pub use chunks::ChunkAssembler;
 pub use client::{ChatRequest, ChatResponse, ModelClient, Usage};
 pub use config::{
     ConfigEntry, ConfigFilter, LlmConfig, OPENAI_BASE_URL, config_list_from_json, filter_config,
@@ -33,6 +32,4 @@ pub use config::{
 pub use message::{Message, Role};
 pub use openai::OpenAIClient;
 pub use replay::{REPLAY_MODEL, ReplayClient, ScriptedReply};
-pub use sse::{SseEvent, SseReader};
-pub use tool_calls::ToolCallAssembler;
 pub use wrapper::OpenAIWrapper;

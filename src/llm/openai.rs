@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::io::get_default;
+use crate::io::IOStream;
 use crate::llm::chunks::ChunkAssembler;
 use crate::llm::retry;
 use crate::llm::sse::SseReader;
@@ -35,9 +35,9 @@ const MAX_IDLE_CONNECTIONS: usize = 64;
 /// vLLM, llama.cpp, …).
 ///
 /// Keeps its connections alive between calls. A streamed reply goes to the
-/// current thread's default stream fragment by fragment; if the stream fails
-/// (its reader is gone), reading stops at once and the connection is dropped,
-/// so no more tokens are generated for nobody.
+/// output stream fragment by fragment; if the stream fails (its reader is
+/// gone), reading stops at once and the connection is dropped, so no more
+/// tokens are generated for nobody.
 #[derive(Debug, Clone)]
 pub struct OpenAIClient {
     http: ureq::Agent,
@@ -111,7 +111,7 @@ impl OpenAIClient {
 }
 
 impl ModelClient for OpenAIClient {
-    fn create(&self, request: &ChatRequest) -> Result<ChatResponse> {
+    fn create_to(&self, request: &ChatRequest, out: &dyn IOStream) -> Result<ChatResponse> {
         let url = self.url();
         if !cfg!(feature = "tls") && url.starts_with("https:") {
             return Err(Error::Config(format!(
@@ -153,9 +153,21 @@ impl ModelClient for OpenAIClient {
         if !(200..300).contains(&status) {
             return Err(api_error(status, reader, retry_after, should_retry));
         }
-        let mut assembler = ChunkAssembler::new();
+        let mut assembler = if request.stream {
+            ChunkAssembler::streaming(request, out)
+        } else {
+            ChunkAssembler::new()
+        };
         if request.stream {
-            read_stream(reader, &mut assembler)?;
+            read_stream(reader, &mut assembler).map_err(|e| {
+                // The user saw part of this reply: say so, and keep it from
+                // being retried (the stream's own errors pass as they are).
+                if e.is_model_error() && assembler.has_streamed() {
+                    Error::Interrupted(Box::new(e))
+                } else {
+                    e
+                }
+            })?;
         } else {
             let mut text = Vec::new();
             reader
@@ -170,7 +182,7 @@ impl ModelClient for OpenAIClient {
             let completion: Value = serde_json::from_slice(&text).map_err(|e| {
                 Error::Protocol(format!("the response is not a JSON completion: {e}"))
             })?;
-            assembler.push(&completion, None)?;
+            assembler.push(&completion)?;
         }
         let mut reply = assembler.finish();
         if reply.model.is_empty() {
@@ -184,9 +196,8 @@ impl ModelClient for OpenAIClient {
 }
 
 /// Reads server-sent events until `[DONE]` or the end, feeding each chunk to
-/// the assembler, which streams content to the default stream.
+/// the assembler, which streams content to its output.
 fn read_stream(reader: impl Read, assembler: &mut ChunkAssembler) -> Result<()> {
-    let out = get_default();
     let mut events = SseReader::new(reader, MAX_RESPONSE_BYTES);
     while let Some(event) = events.next_event()? {
         if event.data == "[DONE]" {
@@ -204,7 +215,7 @@ fn read_stream(reader: impl Read, assembler: &mut ChunkAssembler) -> Result<()> 
         if event.event == "error" && chunk.get("error").is_none() {
             return Err(Error::api_in_stream(&chunk));
         }
-        assembler.push(&chunk, Some(out.as_ref()))?;
+        assembler.push(&chunk)?;
     }
     // Without `[DONE]`, only a finished choice shows the reply is whole.
     if assembler.finish_reason().is_some() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::io::get_default;
+use crate::io::IOStream;
 use crate::llm::chunks::ChunkAssembler;
 use crate::llm::{ChatRequest, ChatResponse, ModelClient};
 use crate::{Error, Result};
@@ -26,7 +26,7 @@ pub enum ScriptedReply {
 ///
 /// Replies are turned into the same chunks an OpenAI server streams and go
 /// through the same assembly as real ones, so a streamed reply reaches the
-/// default stream chunk by chunk. When the script is used up, `create` fails.
+/// output stream chunk by chunk. When the script is used up, `create` fails.
 ///
 /// ```
 /// use agentio::llm::{ChatRequest, Message, ModelClient, ReplayClient};
@@ -132,20 +132,23 @@ fn chunks(reply: &ScriptedReply, call_number: u64, prompt_tokens: u64) -> Vec<Va
 }
 
 impl ModelClient for ReplayClient {
-    fn create(&self, request: &ChatRequest) -> Result<ChatResponse> {
+    fn create_to(&self, request: &ChatRequest, out: &dyn IOStream) -> Result<ChatResponse> {
         let reply = self.lock_script().pop_front().ok_or_else(|| {
             Error::Protocol("the replay model has no scripted reply left".to_owned())
         })?;
         let call_number = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         // About four characters a token, as a stand-in for a tokenizer.
         let prompt_chars: usize = request.messages.iter().map(|m| m.text().len()).sum();
-        let mut assembler = ChunkAssembler::new();
-        let out = request.stream.then(get_default);
+        let mut assembler = if request.stream {
+            ChunkAssembler::streaming(request, out)
+        } else {
+            ChunkAssembler::new()
+        };
         for chunk in chunks(&reply, call_number, prompt_chars as u64 / 4) {
             if let Some(pace) = self.pace.filter(|_| request.stream) {
                 std::thread::sleep(pace);
             }
-            assembler.push(&chunk, out.as_deref())?;
+            assembler.push(&chunk)?;
         }
         Ok(assembler.finish())
     }

@@ -1,11 +1,11 @@
 //! `OpenAIWrapper`: the config list tried in order, with retries.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::io::{self, Event, IOStream, Uuid};
-use crate::llm::{ChatRequest, ChatResponse, DiskCache, LlmConfig, ModelClient, OpenAIClient};
+use crate::io::{IOStream, Uuid};
+use crate::llm::cache::DiskCache;
+use crate::llm::fragments::Fragments;
+use crate::llm::{ChatRequest, ChatResponse, LlmConfig, ModelClient, OpenAIClient};
 use crate::{Error, Result};
 
 /// AutoGen's `OpenAIWrapper`: one client per config entry, tried in order.
@@ -56,7 +56,7 @@ impl OpenAIWrapper {
 }
 
 impl ModelClient for OpenAIWrapper {
-    fn create(&self, request: &ChatRequest) -> Result<ChatResponse> {
+    fn create_to(&self, request: &ChatRequest, out: &dyn IOStream) -> Result<ChatResponse> {
         let mut request = request.clone();
         request.stream |= self.config.stream;
         request.temperature = request.temperature.or(self.config.temperature);
@@ -68,17 +68,13 @@ impl ModelClient for OpenAIWrapper {
                 .as_ref()
                 .map(|_| DiskCache::key(&client.body(&request)));
             if let (Some(cache), Some(key)) = (&self.cache, &key) {
-                let out = request.stream.then(io::get_default);
-                if let Some(reply) = cache.get(key, out.as_deref())? {
+                let mut fragments = request.stream.then(|| Fragments::new(&request, out));
+                if let Some(reply) = cache.get(key, fragments.as_mut())? {
                     return Ok(reply);
                 }
             }
             for attempt in 0..=self.config.max_retries {
-                let watch = Arc::new(Watch {
-                    inner: io::get_default(),
-                    sent: AtomicBool::new(false),
-                });
-                let error = match io::with_default(watch.clone(), || client.create(&request)) {
+                let error = match client.create_to(&request, out) {
                     Ok(reply) => {
                         if let (Some(cache), Some(key)) = (&self.cache, &key) {
                             // A cache that cannot be written only costs money.
@@ -89,8 +85,9 @@ impl ModelClient for OpenAIWrapper {
                     Err(error) => error,
                 };
                 // Errors of the stream (its reader is gone) end the call; so
-                // does a failure after the user saw part of the reply.
-                if !is_model_error(&error) || watch.sent.load(Ordering::Relaxed) {
+                // does a failure after the user saw part of the reply
+                // (`Interrupted`, which is not a model error).
+                if !error.is_model_error() {
                     return Err(error);
                 }
                 let wait = (attempt < self.config.max_retries)
@@ -105,15 +102,6 @@ impl ModelClient for OpenAIWrapper {
         }
         Err(Error::AllAttemptsFailed(errors))
     }
-}
-
-/// Whether the error came from the model side (so another try or another
-/// endpoint may help), not from the user's stream.
-fn is_model_error(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Api { .. } | Error::Http(_) | Error::ResponseRead(_) | Error::Protocol(_)
-    )
 }
 
 /// How long to wait before retrying, or `None` when retrying cannot help.
@@ -146,24 +134,4 @@ fn retry_wait(error: &Error, attempt: u32, max: Duration) -> Option<Duration> {
         Duration::from_secs_f64(base * (1.0 + jitter))
     });
     Some(wait.min(max))
-}
-
-/// Passes everything to the inner stream and remembers whether output went out.
-struct Watch {
-    inner: Arc<dyn IOStream>,
-    sent: AtomicBool,
-}
-
-impl IOStream for Watch {
-    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
-        self.sent.store(true, Ordering::Relaxed);
-        self.inner.print(objects, sep, end, flush)
-    }
-    fn input(&self, prompt: &str, password: bool) -> Result<String> {
-        self.inner.input(prompt, password)
-    }
-    fn send(&self, event: &Event) -> Result<()> {
-        self.sent.store(true, Ordering::Relaxed);
-        self.inner.send(event)
-    }
 }

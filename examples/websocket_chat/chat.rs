@@ -35,15 +35,22 @@ pub enum Model {
 impl Model {
     /// `OAI_CONFIG_LIST` (a path or JSON, AutoGen's semantics) if set, else
     /// `OPENAI_API_KEY` (+ `OPENAI_BASE_URL`, `OPENAI_MODEL`), else replay.
-    pub fn from_env() -> agentio::Result<Model> {
-        if std::env::var_os("OAI_CONFIG_LIST").is_some() {
-            let list = config_list_from_json("OAI_CONFIG_LIST", ".", None)?;
-            return Model::config(LlmConfig::new(list));
-        }
-        match ConfigEntry::from_env() {
-            Some(entry) => Model::config(LlmConfig::new(vec![entry])),
-            None => Ok(Model::Replay),
-        }
+    ///
+    /// Replies are kept in AutoGen's disk cache (`.cache/{seed}`) only with a
+    /// `cache_seed`: a cache keyed on the request alone would answer a second
+    /// user's first question with the first user's reply (and a fresh server
+    /// with an old one), which is why the notebook gives every connection a
+    /// fresh temporary cache.
+    pub fn from_env(cache_seed: Option<u64>) -> agentio::Result<Model> {
+        let list = if std::env::var_os("OAI_CONFIG_LIST").is_some() {
+            config_list_from_json("OAI_CONFIG_LIST", ".", None)?
+        } else {
+            match ConfigEntry::from_env() {
+                Some(entry) => vec![entry],
+                None => return Ok(Model::Replay),
+            }
+        };
+        Model::config(LlmConfig::new(list).cache_seed(cache_seed))
     }
 
     /// A model from a configuration; streaming is turned on.

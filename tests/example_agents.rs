@@ -1,0 +1,108 @@
+//! The examples' chat as the seed notebook has it: no disk cache unless
+//! asked for. `websocket_chat` runs as the process users start (`cargo
+//! build --examples`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::process::{Running, example_bin};
+use common::ws::{connect, send, until_close};
+use common::{MockServer, streamed_text};
+
+const MESSAGE: &str = "Check out the weather in Paris and write a poem about it.";
+
+/// An empty directory of its own, to run an example in.
+fn scratch_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "agentio-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+/// The websocket example in `dir`, its model the mock; returns it and its
+/// websocket URL.
+fn websocket_chat(dir: &Path, mock: &MockServer, args: &[&str]) -> (Running, String) {
+    let app = Running::command(
+        Command::new(example_bin("websocket_chat"))
+            .args(["--port", "0"])
+            .args(args)
+            .current_dir(dir)
+            .env_remove("OAI_CONFIG_LIST")
+            .env("OPENAI_API_KEY", "sk-test")
+            .env("OPENAI_BASE_URL", mock.base_url())
+            .env("OPENAI_MODEL", "mock-model"),
+    );
+    let uri = app.line_after("websocket:");
+    (app, uri)
+}
+
+/// One chat over `uri`: the notebook's client sends `MESSAGE` and reads
+/// until the server closes; everything it was sent.
+fn one_chat(uri: &str) -> String {
+    let mut ws = connect(uri);
+    send(&mut ws, MESSAGE);
+    until_close(&mut ws).0.concat()
+}
+
+/// Two chats with the same first message on one run of the example in
+/// `dir`, whose model answers "First model." then "Second model."; the mock
+/// and what each chat was sent.
+fn two_chats(dir: &Path, args: &[&str]) -> (MockServer, String, String) {
+    let mock = MockServer::start(vec![
+        streamed_text(&["First ", "model. ", "TERMINATE"]),
+        streamed_text(&["Second ", "model. ", "TERMINATE"]),
+    ]);
+    let (_app, uri) = websocket_chat(dir, &mock, args);
+    let first = one_chat(&uri);
+    let second = one_chat(&uri);
+    assert!(first.contains("First model. TERMINATE"), "{first}");
+    (mock, first, second)
+}
+
+#[test]
+fn every_connection_and_every_run_gets_its_own_models_reply_and_no_cache_is_written() {
+    let dir = scratch_dir("no-cache");
+    let (mock, _, second) = two_chats(&dir, &[]);
+    assert!(
+        second.contains("Second model. TERMINATE") && !second.contains("First model."),
+        "the second user got the first user's reply: {second}"
+    );
+    assert_eq!(mock.received().len(), 2, "both chats asked the model");
+
+    // The next run, against a fresh model server, in the same directory.
+    let fresh = MockServer::start(vec![streamed_text(&["Fresh ", "model. ", "TERMINATE"])]);
+    let (_app, uri) = websocket_chat(&dir, &fresh, &[]);
+    let third = one_chat(&uri);
+    assert!(
+        third.contains("Fresh model. TERMINATE"),
+        "an earlier run's reply: {third}"
+    );
+    assert!(
+        !dir.join(".cache").exists(),
+        "a disk cache appeared in {}",
+        dir.display()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cache_seed_opts_in_to_the_disk_cache() {
+    let dir = scratch_dir("cache-seed");
+    let (mock, _, second) = two_chats(&dir, &["--cache-seed", "7"]);
+    assert!(second.contains("First model. TERMINATE"), "{second}");
+    assert_eq!(
+        mock.received().len(),
+        1,
+        "the second chat was answered from the cache"
+    );
+    assert!(dir.join(".cache").join("7").is_dir());
+    let _ = std::fs::remove_dir_all(&dir);
+}

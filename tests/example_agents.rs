@@ -1,18 +1,87 @@
-//! The examples' chat as the seed notebook has it: no disk cache unless
-//! asked for. `websocket_chat` runs as the process users start (`cargo
-//! build --examples`).
+//! The examples' chat as the seed notebook has it: the notebook's agents
+//! (system message, tool, termination, auto-reply limit) and no disk cache
+//! unless asked for. The chat code runs in process; `websocket_chat` runs as
+//! the process users start (`cargo build --examples`).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use agentio::io::{self, IOBuffer};
+use agentio::llm::{ConfigEntry, LlmConfig};
+use common::notebook::example as chat;
 use common::process::{Running, example_bin};
 use common::ws::{connect, send, until_close};
 use common::{MockServer, streamed_text};
+use serde_json::{Value, json};
+
+/// The seed notebook's `chatbot` system message, to the letter.
+const NOTEBOOK_SYSTEM_MESSAGE: &str = "Complete a task given to you and reply TERMINATE when the task is done. If asked about the weather, use tool 'weather_forecast(city)' to get the weather forecast for a city.";
 
 const MESSAGE: &str = "Check out the weather in Paris and write a poem about it.";
+
+/// The example's model on the mock (no cache: the in-process tests must not
+/// write one either).
+fn mock_model(mock: &MockServer) -> chat::Model {
+    let entry = ConfigEntry::new("mock-model")
+        .api_key("sk-test")
+        .base_url(mock.base_url());
+    chat::Model::config(LlmConfig::new(vec![entry]).cache_seed(None))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_model_gets_the_notebooks_system_message_and_tool() {
+    let mock = MockServer::start(vec![streamed_text(&["Done. ", "TERMINATE"])]);
+    let model = mock_model(&mock);
+    let result = io::with_default(Arc::new(IOBuffer::new()), || {
+        chat::notebook_chat(MESSAGE.to_owned(), &model)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(result.chat_history.len(), 2, "TERMINATE ends the chat");
+    let first = mock.request().unwrap_or_else(|| panic!("no request"));
+    assert_eq!(
+        first.body["messages"][0],
+        json!({"role": "system", "content": NOTEBOOK_SYSTEM_MESSAGE})
+    );
+    // AutoGen's schema for the notebook's `weather_forecast(city: str)` with
+    // description "Weather forecast for a city".
+    let tool: Value = json!({"type": "function", "function": {
+        "description": "Weather forecast for a city", "name": "weather_forecast",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "city"}},
+                       "required": ["city"]}}});
+    assert_eq!(first.body["tools"], json!([tool]));
+}
+
+#[test]
+fn a_chat_that_never_terminates_stops_after_10_auto_replies() {
+    let replies = (1..=12).map(|i| streamed_text(&[&format!("reply {i}")]));
+    let mock = MockServer::start(replies.collect());
+    let model = mock_model(&mock);
+    let buffer = Arc::new(IOBuffer::new());
+    let result = io::with_default(buffer.clone(), || {
+        chat::notebook_chat(MESSAGE.to_owned(), &model)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The message, 11 model replies, and user_proxy's 10 auto replies between them.
+    assert_eq!(result.chat_history.len(), 1 + 11 + 10);
+    assert_eq!(result.summary, "reply 11");
+    assert_eq!(mock.received().len(), 11, "the model was asked 11 times");
+    let reasons: Vec<Value> = buffer
+        .events()
+        .iter()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .filter(|e| e["type"] == "termination")
+        .map(|e| e["content"]["termination_reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [json!("Maximum number of consecutive auto-replies reached")]
+    );
+}
 
 /// An empty directory of its own, to run an example in.
 fn scratch_dir(name: &str) -> PathBuf {

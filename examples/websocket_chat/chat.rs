@@ -13,7 +13,8 @@ use agentio::agentchat::{
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets};
 use agentio::llm::{
-    ConfigEntry, LlmConfig, ModelClient, OpenAIWrapper, ReplayClient, config_list_from_json,
+    ConfigEntry, LlmConfig, Message, ModelClient, OpenAIWrapper, ReplayClient,
+    config_list_from_json,
 };
 use serde::Deserialize;
 
@@ -77,6 +78,16 @@ impl Model {
                  OPENAI_API_KEY to use a real one)"
                     .to_owned()
             }
+        }
+    }
+
+    /// The client for a chat whose first message is `message` (the replay
+    /// model's script depends on it).
+    pub fn client(&self, message: &str) -> Arc<dyn ModelClient> {
+        match self {
+            Model::Config(client) => client.clone(),
+            Model::Replay => Arc::new(replay_model(message)),
+            Model::ReplayPaced(pace) => Arc::new(replay_model(message).pace(*pace)),
         }
     }
 }
@@ -172,25 +183,45 @@ pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
     notebook_chat(message, model).map(|_| ())
 }
 
+/// The notebook's `chatbot` system message.
+pub const CHATBOT_SYSTEM_MESSAGE: &str = "Complete a task given to you and reply TERMINATE when \
+    the task is done. If asked about the weather, use tool 'weather_forecast(city)' to get the \
+    weather forecast for a city.";
+
+/// The notebook's `user_proxy` system message.
+pub const USER_PROXY_SYSTEM_MESSAGE: &str = "A proxy for the user.";
+
+/// The notebook's `max_consecutive_auto_reply` for `user_proxy`.
+pub const MAX_CONSECUTIVE_AUTO_REPLY: usize = 10;
+
+/// The notebook's termination test: the content, without trailing white
+/// space, ends with "TERMINATE".
+pub fn is_termination_msg(message: &Message) -> bool {
+    message.text().trim_end().ends_with("TERMINATE")
+}
+
+/// The notebook's two agents, `(chatbot, user_proxy)`: `chatbot` answers
+/// with `client`, streamed, and may call `weather_forecast`; `user_proxy`
+/// runs it, never asks a human and stops at "TERMINATE" or after
+/// [`MAX_CONSECUTIVE_AUTO_REPLY`] auto replies.
+pub fn notebook_agents(client: Arc<dyn ModelClient>) -> (ConversableAgent, ConversableAgent) {
+    let mut chatbot = ConversableAgent::new("chatbot")
+        .system_message(CHATBOT_SYSTEM_MESSAGE)
+        .model_client(client)
+        .stream(true);
+    let mut user_proxy = UserProxyAgent::new("user_proxy")
+        .system_message(USER_PROXY_SYSTEM_MESSAGE)
+        .is_termination_msg(is_termination_msg)
+        .human_input_mode(HumanInputMode::Never)
+        .max_consecutive_auto_reply(MAX_CONSECUTIVE_AUTO_REPLY);
+    register_function(weather_forecast(), &mut chatbot, &mut user_proxy);
+    (chatbot, user_proxy)
+}
+
 /// The notebook's chat on the current default stream: `user_proxy` asks,
 /// `chatbot` answers with the `weather_forecast` tool, its reply streamed.
 pub fn notebook_chat(message: String, model: &Model) -> agentio::Result<ChatResult> {
-    let chatbot = ConversableAgent::new("chatbot").system_message(
-        "You are a helpful assistant. Use the tools you are given. \
-         Reply TERMINATE when the task is done.",
-    );
-    let client: Arc<dyn ModelClient> = match model {
-        Model::Config(client) => client.clone(),
-        Model::Replay => Arc::new(replay_model(&message)),
-        Model::ReplayPaced(pace) => Arc::new(replay_model(&message).pace(*pace)),
-    };
-    let mut chatbot = chatbot.model_client(client).stream(true);
-    let mut user_proxy = UserProxyAgent::new("user_proxy")
-        .system_message("A proxy for the user.")
-        .human_input_mode(HumanInputMode::Never)
-        .max_consecutive_auto_reply(10)
-        .is_termination_msg(|m| m.text().trim_end().ends_with("TERMINATE"));
-    register_function(weather_forecast(), &mut chatbot, &mut user_proxy);
+    let (mut chatbot, mut user_proxy) = notebook_agents(model.client(&message));
     user_proxy.initiate_chat(&mut chatbot, message)
 }
 

@@ -1,14 +1,18 @@
 //! The examples' chat as the seed notebook has it: the notebook's agents
-//! (system message, tool, termination, auto-reply limit) and no disk cache
-//! unless asked for. The chat code runs in process; `websocket_chat` runs as
-//! the process users start (`cargo build --examples`).
+//! (system message, tool, termination, auto-reply limit), no disk cache
+//! unless asked for, and one offline replay script that follows the city
+//! asked about. The chat code runs in process; `websocket_chat` and
+//! `cli_chat` run as the processes users start (`cargo build --examples`).
 
 mod common;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use agentio::io::{self, IOBuffer};
 use agentio::llm::{ConfigEntry, LlmConfig};
@@ -173,5 +177,45 @@ fn cache_seed_opts_in_to_the_disk_cache() {
         "the second chat was answered from the cache"
     );
     assert!(dir.join(".cache").join("7").is_dir());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cli_chats_offline_replay_follows_the_city_asked_about() {
+    let dir = scratch_dir("cli-chat");
+    let mut child = Command::new(example_bin("cli_chat"))
+        .current_dir(&dir)
+        .env_remove("OAI_CONFIG_LIST")
+        .env_remove("OPENAI_API_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cli_chat: {e}"));
+    // The question, Enter (let the tool run), then end of input (exit).
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(b"What is the weather in Lisbon?\n\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        let _ = tx.send(out);
+    });
+    let out = rx.recv_timeout(Duration::from_secs(30));
+    let _ = child.kill();
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let out = out.unwrap_or_else(|e| panic!("cli_chat did not finish: {e}"));
+    assert!(status.success(), "{status}: {out}");
+    assert!(
+        out.contains("Arguments: \n{\"city\":\"Lisbon\"}\n"),
+        "the tool was not called with Lisbon: {out}"
+    );
+    assert!(out.contains("The weather forecast for Lisbon at "), "{out}");
+    assert!(out.contains("Beneath the Lisbon sky"), "the answer: {out}");
+    assert!(!out.contains("Paris"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

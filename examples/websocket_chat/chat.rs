@@ -97,7 +97,7 @@ struct City {
     city: String,
 }
 
-/// The notebook's tool.
+/// The notebook's tool, the one every example and test uses.
 pub fn weather_forecast() -> Tool {
     Tool::new("weather_forecast", "Weather forecast for a city")
         .param("city", ParamType::String, "city")
@@ -110,9 +110,11 @@ pub fn weather_forecast() -> Tool {
         })
 }
 
-/// The replay model's script for `message`: a `weather_forecast` call for the
-/// city named after "in", then a 200-word poem, one word per chunk, ending in
-/// TERMINATE.
+/// The offline replay model's script for a chat whose first message is
+/// `message`, the one every example uses: a `weather_forecast` call for the
+/// city named after "in" (Paris when none is), a 200-word poem about it, one
+/// word per chunk, ending in TERMINATE; then, for a human who goes on
+/// chatting (`cli_chat`), a note that this is the replay model.
 pub fn replay_model(message: &str) -> ReplayClient {
     let city = message
         .split_whitespace()
@@ -121,9 +123,17 @@ pub fn replay_model(message: &str) -> ReplayClient {
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| "Paris".to_owned());
-    ReplayClient::new()
+    let mut replay = ReplayClient::new()
         .tool_call("weather_forecast", serde_json::json!({ "city": city }))
-        .text(poem(&city))
+        .text(poem(&city));
+    for _ in 0..20 {
+        replay = replay.text([
+            "(I am the offline replay model: ",
+            "set OPENAI_API_KEY for a real one.) ",
+            "TERMINATE",
+        ]);
+    }
+    replay
 }
 
 const VERSE: &str = "Beneath the {city} sky so bright and clear, the sunlight dances on the \

@@ -2,15 +2,13 @@
 //! replay model, a client speaking as the notebook's does (text mode), a UI
 //! client (events mode), and the page on the same port.
 
-#[path = "../examples/websocket_chat/chat.rs"]
-#[allow(dead_code)] // main.rs uses the rest
-mod chat;
 mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use common::notebook::example as chat;
 use common::ws::{connect, send, text, until_close};
 use serde_json::Value;
 use tungstenite::protocol::frame::coding::CloseCode;

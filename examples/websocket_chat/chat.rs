@@ -13,7 +13,8 @@ use agentio::agentchat::{
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets};
 use agentio::llm::{
-    ConfigEntry, LlmConfig, ModelClient, OpenAIWrapper, ReplayClient, config_list_from_json,
+    ConfigEntry, LlmConfig, Message, ModelClient, OpenAIWrapper, ReplayClient,
+    config_list_from_json,
 };
 use serde::Deserialize;
 
@@ -35,15 +36,22 @@ pub enum Model {
 impl Model {
     /// `OAI_CONFIG_LIST` (a path or JSON, AutoGen's semantics) if set, else
     /// `OPENAI_API_KEY` (+ `OPENAI_BASE_URL`, `OPENAI_MODEL`), else replay.
-    pub fn from_env() -> agentio::Result<Model> {
-        if std::env::var_os("OAI_CONFIG_LIST").is_some() {
-            let list = config_list_from_json("OAI_CONFIG_LIST", ".", None)?;
-            return Model::config(LlmConfig::new(list));
-        }
-        match ConfigEntry::from_env() {
-            Some(entry) => Model::config(LlmConfig::new(vec![entry])),
-            None => Ok(Model::Replay),
-        }
+    ///
+    /// Replies are kept in AutoGen's disk cache (`.cache/{seed}`) only with a
+    /// `cache_seed`: a cache keyed on the request alone would answer a second
+    /// user's first question with the first user's reply (and a fresh server
+    /// with an old one), which is why the notebook gives every connection a
+    /// fresh temporary cache.
+    pub fn from_env(cache_seed: Option<u64>) -> agentio::Result<Model> {
+        let list = if std::env::var_os("OAI_CONFIG_LIST").is_some() {
+            config_list_from_json("OAI_CONFIG_LIST", ".", None)?
+        } else {
+            match ConfigEntry::from_env() {
+                Some(entry) => vec![entry],
+                None => return Ok(Model::Replay),
+            }
+        };
+        Model::config(LlmConfig::new(list).cache_seed(cache_seed))
     }
 
     /// A model from a configuration; streaming is turned on.
@@ -72,6 +80,16 @@ impl Model {
             }
         }
     }
+
+    /// The client for a chat whose first message is `message` (the replay
+    /// model's script depends on it).
+    pub fn client(&self, message: &str) -> Arc<dyn ModelClient> {
+        match self {
+            Model::Config(client) => client.clone(),
+            Model::Replay => Arc::new(replay_model(message)),
+            Model::ReplayPaced(pace) => Arc::new(replay_model(message).pace(*pace)),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -79,7 +97,7 @@ struct City {
     city: String,
 }
 
-/// The notebook's tool.
+/// The notebook's tool, the one every example and test uses.
 pub fn weather_forecast() -> Tool {
     Tool::new("weather_forecast", "Weather forecast for a city")
         .param("city", ParamType::String, "city")
@@ -92,9 +110,11 @@ pub fn weather_forecast() -> Tool {
         })
 }
 
-/// The replay model's script for `message`: a `weather_forecast` call for the
-/// city named after "in", then a 200-word poem, one word per chunk, ending in
-/// TERMINATE.
+/// The offline replay model's script for a chat whose first message is
+/// `message`, the one every example uses: a `weather_forecast` call for the
+/// city named after "in" (Paris when none is), a 200-word poem about it, one
+/// word per chunk, ending in TERMINATE; then, for a human who goes on
+/// chatting (`cli_chat`), a note that this is the replay model.
 pub fn replay_model(message: &str) -> ReplayClient {
     let city = message
         .split_whitespace()
@@ -103,9 +123,17 @@ pub fn replay_model(message: &str) -> ReplayClient {
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| "Paris".to_owned());
-    ReplayClient::new()
+    let mut replay = ReplayClient::new()
         .tool_call("weather_forecast", serde_json::json!({ "city": city }))
-        .text(poem(&city))
+        .text(poem(&city));
+    for _ in 0..20 {
+        replay = replay.text([
+            "(I am the offline replay model: ",
+            "set OPENAI_API_KEY for a real one.) ",
+            "TERMINATE",
+        ]);
+    }
+    replay
 }
 
 const VERSE: &str = "Beneath the {city} sky so bright and clear, the sunlight dances on the \
@@ -165,25 +193,45 @@ pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
     notebook_chat(message, model).map(|_| ())
 }
 
+/// The notebook's `chatbot` system message.
+pub const CHATBOT_SYSTEM_MESSAGE: &str = "Complete a task given to you and reply TERMINATE when \
+    the task is done. If asked about the weather, use tool 'weather_forecast(city)' to get the \
+    weather forecast for a city.";
+
+/// The notebook's `user_proxy` system message.
+pub const USER_PROXY_SYSTEM_MESSAGE: &str = "A proxy for the user.";
+
+/// The notebook's `max_consecutive_auto_reply` for `user_proxy`.
+pub const MAX_CONSECUTIVE_AUTO_REPLY: usize = 10;
+
+/// The notebook's termination test: the content, without trailing white
+/// space, ends with "TERMINATE".
+pub fn is_termination_msg(message: &Message) -> bool {
+    message.text().trim_end().ends_with("TERMINATE")
+}
+
+/// The notebook's two agents, `(chatbot, user_proxy)`: `chatbot` answers
+/// with `client`, streamed, and may call `weather_forecast`; `user_proxy`
+/// runs it, never asks a human and stops at "TERMINATE" or after
+/// [`MAX_CONSECUTIVE_AUTO_REPLY`] auto replies.
+pub fn notebook_agents(client: Arc<dyn ModelClient>) -> (ConversableAgent, ConversableAgent) {
+    let mut chatbot = ConversableAgent::new("chatbot")
+        .system_message(CHATBOT_SYSTEM_MESSAGE)
+        .model_client(client)
+        .stream(true);
+    let mut user_proxy = UserProxyAgent::new("user_proxy")
+        .system_message(USER_PROXY_SYSTEM_MESSAGE)
+        .is_termination_msg(is_termination_msg)
+        .human_input_mode(HumanInputMode::Never)
+        .max_consecutive_auto_reply(MAX_CONSECUTIVE_AUTO_REPLY);
+    register_function(weather_forecast(), &mut chatbot, &mut user_proxy);
+    (chatbot, user_proxy)
+}
+
 /// The notebook's chat on the current default stream: `user_proxy` asks,
 /// `chatbot` answers with the `weather_forecast` tool, its reply streamed.
 pub fn notebook_chat(message: String, model: &Model) -> agentio::Result<ChatResult> {
-    let chatbot = ConversableAgent::new("chatbot").system_message(
-        "You are a helpful assistant. Use the tools you are given. \
-         Reply TERMINATE when the task is done.",
-    );
-    let client: Arc<dyn ModelClient> = match model {
-        Model::Config(client) => client.clone(),
-        Model::Replay => Arc::new(replay_model(&message)),
-        Model::ReplayPaced(pace) => Arc::new(replay_model(&message).pace(*pace)),
-    };
-    let mut chatbot = chatbot.model_client(client).stream(true);
-    let mut user_proxy = UserProxyAgent::new("user_proxy")
-        .system_message("A proxy for the user.")
-        .human_input_mode(HumanInputMode::Never)
-        .max_consecutive_auto_reply(10)
-        .is_termination_msg(|m| m.text().trim_end().ends_with("TERMINATE"));
-    register_function(weather_forecast(), &mut chatbot, &mut user_proxy);
+    let (mut chatbot, mut user_proxy) = notebook_agents(model.client(&message));
     user_proxy.initiate_chat(&mut chatbot, message)
 }
 

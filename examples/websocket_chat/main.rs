@@ -8,6 +8,10 @@
 //! cargo run --example websocket_chat -- --tls-cert cert.pem --tls-key key.pem   # https + wss
 //! ```
 //!
+//! Every chat asks the model afresh: replies are cached on disk
+//! (`.cache/N`, shared by every connection and every run) only with
+//! `--cache-seed N`.
+//!
 //! On SIGTERM or Ctrl-C it drains: `/healthz` answers 503, new clients get
 //! 503, chats in progress may finish for `--drain-grace` seconds, the rest
 //! are closed with 1001, and it exits 0. With `--listen-fd` it serves on the
@@ -23,7 +27,7 @@ use std::time::Duration;
 use agentio::io::websockets::ServerConfig;
 
 fn usage() -> &'static str {
-    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]... [--replay-pace MS]\n  \
+    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]... [--replay-pace MS]\n                      [--cache-seed N]\n  \
      --host HOST         address to listen on (default 127.0.0.1)\n  \
      --port PORT         port to listen on, 0 for any free one (default 8000)\n  \
      --tls-cert PEM      certificate chain: serve https and wss (with --tls-key)\n  \
@@ -31,7 +35,9 @@ fn usage() -> &'static str {
      --listen-fd         serve on the socket systemd passed (LISTEN_FDS)\n  \
      --drain-grace SECS  on SIGTERM, how long chats may finish (default 30)\n  \
      --trust-proxy IP    believe X-Forwarded-For from this proxy (repeatable)\n  \
-     --replay-pace MS    the replay model waits this long before each chunk"
+     --replay-pace MS    the replay model waits this long before each chunk\n  \
+     --cache-seed N      answer repeated requests from the disk cache .cache/N, for every\n\
+     \x20                     connection and run (default: no cache, every chat asks the model)"
 }
 
 struct Options {
@@ -43,6 +49,7 @@ struct Options {
     grace: Duration,
     proxies: Vec<std::net::IpAddr>,
     pace: Option<Duration>,
+    cache_seed: Option<u64>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -55,6 +62,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         grace: Duration::from_secs(30),
         proxies: Vec::new(),
         pace: None,
+        cache_seed: None,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -78,6 +86,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
                         .parse()
                         .map_err(|e| format!("--replay-pace: {e}"))?,
                 ))
+            }
+            "--cache-seed" => {
+                o.cache_seed = Some(value()?.parse().map_err(|e| format!("--cache-seed: {e}"))?)
             }
             "--trust-proxy" => o.proxies.push(
                 value()?
@@ -121,7 +132,10 @@ fn run(o: Options) -> Result<(), String> {
         signal_hook::consts::SIGINT,
     ])
     .map_err(|e| format!("signals: {e}"))?;
-    let model = match (chat::Model::from_env().map_err(|e| e.to_string())?, o.pace) {
+    let model = match (
+        chat::Model::from_env(o.cache_seed).map_err(|e| e.to_string())?,
+        o.pace,
+    ) {
         (chat::Model::Replay, Some(pace)) => chat::Model::ReplayPaced(pace),
         (model, _) => model,
     };
@@ -141,6 +155,12 @@ fn run(o: Options) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     println!("agentio websocket chat");
     println!("  {}", model.describe());
+    if let chat::Model::Config(_) = model {
+        match o.cache_seed {
+            Some(seed) => println!("  cache:     .cache/{seed} (repeated requests are not sent)"),
+            None => println!("  cache:     none (--cache-seed N to keep replies)"),
+        }
+    }
     println!("  page:      {}", chat::page_url(&server));
     println!("  websocket: {}/ws", server.uri());
     println!("  health:    {}healthz", chat::page_url(&server));

@@ -3,21 +3,19 @@
 
 use std::sync::Arc;
 
-use agentio::agentchat::{
-    ChatOptions, ChatResult, ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent,
-    register_function,
-};
-use agentio::llm::{ConfigEntry, LlmConfig, ReplayClient};
-use serde::Deserialize;
+use agentio::agentchat::{ChatOptions, ChatResult};
+use agentio::llm::{ConfigEntry, LlmConfig, ModelClient, OpenAIWrapper, ReplayClient};
 use serde_json::json;
+
+/// The websocket example's chat code: the notebook's agents and tool, the
+/// one copy every test uses. (`tests/browser.rs` loads the file again as its
+/// own `chat`; the two copies never meet.)
+#[path = "../../examples/websocket_chat/chat.rs"]
+#[allow(clippy::duplicate_mod)]
+pub mod example;
 
 /// The streamed reply's tokens.
 pub const POEM: [&str; 4] = ["Sun ", "over ", "Paris. ", "TERMINATE"];
-
-#[derive(Deserialize)]
-struct City {
-    city: String,
-}
 
 /// Where the chatbot's replies come from.
 pub enum Model<'a> {
@@ -32,31 +30,23 @@ pub fn chat(options: ChatOptions) -> agentio::Result<ChatResult> {
     chat_with(Model::Replay, options)
 }
 
-/// Runs the chat on the current default stream: `user_proxy` (never asks a
-/// human, stops at "TERMINATE") and `chatbot` with `weather_forecast`.
+/// Runs the chat on the current default stream with the example's
+/// notebook agents: `user_proxy` (never asks a human, stops at "TERMINATE")
+/// and `chatbot` with `weather_forecast`.
 pub fn chat_with(model: Model<'_>, options: ChatOptions) -> agentio::Result<ChatResult> {
-    let chatbot = ConversableAgent::new("chatbot");
-    let mut chatbot = match model {
-        Model::Replay => chatbot
-            .model_client(Arc::new(
-                ReplayClient::new()
-                    .tool_call("weather_forecast", json!({"city": "Paris"}))
-                    .text(POEM),
-            ))
-            .stream(true),
-        Model::Mock(base_url) => chatbot.llm_config(
+    let client: Arc<dyn ModelClient> = match model {
+        Model::Replay => Arc::new(
+            ReplayClient::new()
+                .tool_call("weather_forecast", json!({"city": "Paris"}))
+                .text(POEM),
+        ),
+        Model::Mock(base_url) => Arc::new(OpenAIWrapper::new(
             LlmConfig::new(vec![ConfigEntry::new("mock-model").base_url(base_url)])
                 .stream(true)
                 .cache_seed(None),
-        ),
+        )?),
     };
-    let mut user_proxy = UserProxyAgent::new("user_proxy")
-        .human_input_mode(HumanInputMode::Never)
-        .is_termination_msg(|m| m.text().ends_with("TERMINATE"));
-    let tool = Tool::new("weather_forecast", "Weather forecast for a city")
-        .param("city", ParamType::String, "city")
-        .function(|a: City| Ok::<_, String>(format!("Sunny in {}.", a.city)));
-    register_function(tool, &mut chatbot, &mut user_proxy);
+    let (mut chatbot, mut user_proxy) = example::notebook_agents(client);
     user_proxy.initiate_chat(&mut chatbot, options)
 }
 

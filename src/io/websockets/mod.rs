@@ -16,7 +16,7 @@ mod server;
 mod shared;
 mod transport;
 
-pub use config::{HandshakeHook, Refusal, ServerConfig};
+pub use config::{HandshakeHook, Refusal, ServerConfig, ServerSettings};
 pub use connection::IOWebsockets;
 pub use handshake::{EVENTS_PROTOCOL, Request};
 pub use server::{Drained, WebsocketServer};

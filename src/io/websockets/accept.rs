@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, SyncSender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::io::websockets::handshake::{read_request, respond};
-use crate::io::websockets::serve::{OnConnect, serve};
+use crate::io::websockets::serve::{Deadline, OnConnect, serve};
 use crate::io::websockets::shared::Shared;
 
 /// How long the accept loop pauses after a failed accept (e.g. EMFILE).
@@ -97,11 +97,11 @@ fn admit(
 /// a TLS handshake per refusal would be work for clients we cannot serve.
 fn refuse_busy(mut stream: &TcpStream, timeout: Duration, tls: bool) {
     if !tls {
-        let _ = stream.set_read_timeout(Some(timeout));
         let _ = stream.set_write_timeout(Some(timeout));
         // Read the request first, so closing does not reset the connection
         // before the client has read the answer.
-        let _ = read_request(&mut stream, None);
+        let deadline = Instant::now() + timeout;
+        let _ = read_request(&mut Deadline::new(stream, stream, deadline), None);
         respond(
             &mut stream,
             503,

@@ -132,7 +132,10 @@ impl ServerConfig {
         self
     }
 
-    /// How long a client has to send its handshake.
+    /// How long a client has to send its handshake request, counted from
+    /// when it connected; past it, 400 and close. An [`acceptor`](Self::acceptor)'s
+    /// TLS handshake counts too, though each of its reads alone is bounded
+    /// by this (the server does not see inside it).
     pub fn handshake_timeout(mut self, timeout: Duration) -> ServerConfig {
         self.handshake_timeout = timeout;
         self

@@ -3,10 +3,12 @@
 //! chat (`on_connect` with the connection as the thread's default stream),
 //! and the close code that says how the chat ended.
 
+use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -29,6 +31,7 @@ const READ_BUFFER: usize = 4 * 1024;
 /// Serves one client until its connection closes.
 pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
     let config = &shared.config;
+    let deadline = Instant::now() + config.handshake_timeout;
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(config.handshake_timeout));
     let _ = stream.set_write_timeout(Some(config.write_timeout));
@@ -41,7 +44,11 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
         },
     };
     let t = &mut transport;
-    let Ok((mut request, rest)) = read_request(t, peer) else {
+    let head = read_request(&mut Deadline::new(&mut *t, &stream, deadline), peer);
+    // Back to the full timeout per read for the answer and the 101, as
+    // before the deadline; the connection sets its own once it runs.
+    let _ = stream.set_read_timeout(Some(config.handshake_timeout));
+    let Ok((mut request, rest)) = head else {
         routes::bad_request(t);
         return;
     };
@@ -98,5 +105,73 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
                 Some(format!("on_connect panicked: {detail}")),
             );
         }
+    }
+}
+
+/// A reader whose reads all end by one deadline: a socket's read timeout
+/// bounds each read alone, so without this a client trickling its request
+/// a byte at a time could hold a thread for hours under a "10 s" limit.
+pub(super) struct Deadline<'a, R> {
+    inner: R,
+    socket: &'a TcpStream,
+    deadline: Instant,
+}
+
+impl<'a, R: Read> Deadline<'a, R> {
+    /// Reads `inner` (the socket itself, or TLS over it) until `deadline`.
+    pub(super) fn new(inner: R, socket: &'a TcpStream, deadline: Instant) -> Self {
+        Deadline {
+            inner,
+            socket,
+            deadline,
+        }
+    }
+}
+
+impl<R: Read> Read for Deadline<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        // At least 1 ms: a zero timeout is an error to set_read_timeout.
+        self.socket
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        self.inner.read(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::thread;
+
+    #[test]
+    fn a_trickled_request_ends_at_the_deadline_not_at_each_read() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let trickler = thread::spawn(move || {
+            let Ok(mut client) = TcpStream::connect(addr) else {
+                return;
+            };
+            // A byte every 50 ms: each read is quick, the request never ends.
+            for _ in 0..40 {
+                if client.write_all(b"G").is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let (socket, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(300);
+        let head = read_request(&mut Deadline::new(&socket, &socket, deadline), None);
+        let took = started.elapsed();
+        assert!(head.is_err());
+        assert!(took < Duration::from_millis(1000), "{took:?}");
+        drop(socket);
+        let _ = trickler.join();
     }
 }

@@ -8,7 +8,11 @@ use std::time::Duration;
 use crate::io::websockets::{Acceptor, Request, TcpSocket, Transport};
 
 /// A handshake hook's refusal: the HTTP status and a short reason.
+///
+/// Made with [`Refusal::new`]; `#[non_exhaustive]` so it can grow (say, a
+/// `Retry-After`) without breaking hooks.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Refusal {
     /// The HTTP status sent (e.g. 403).
     pub status: u16,
@@ -39,8 +43,12 @@ pub type HandshakeHook = Arc<dyn Fn(&Request) -> Result<(), Refusal> + Send + Sy
 /// let config = ServerConfig::new("127.0.0.1", 0)
 ///     .max_connections(100)
 ///     .input_timeout(Some(Duration::from_secs(60)));
-/// assert_eq!(config.get_max_connections(), 100);
+/// assert_eq!(config.settings().max_connections(), 100);
+/// assert_eq!(config.settings().input_timeout(), Some(Duration::from_secs(60)));
 /// ```
+///
+/// Each setting is set by a chained method and read back, under the same
+/// name, through [`settings`](ServerConfig::settings).
 #[derive(Clone)]
 pub struct ServerConfig {
     pub(crate) host: String,
@@ -124,7 +132,10 @@ impl ServerConfig {
         self
     }
 
-    /// How long a client has to send its handshake.
+    /// How long a client has to send its handshake request, counted from
+    /// when it connected; past it, 400 and close. An [`acceptor`](Self::acceptor)'s
+    /// TLS handshake counts too, though each of its reads alone is bounded
+    /// by this (the server does not see inside it).
     pub fn handshake_timeout(mut self, timeout: Duration) -> ServerConfig {
         self.handshake_timeout = timeout;
         self
@@ -223,8 +234,147 @@ impl ServerConfig {
         self
     }
 
-    /// The most live connections.
-    pub fn get_max_connections(&self) -> usize {
-        self.max_connections
+    /// Read access to every setting, each getter named like its setter:
+    /// `config.settings().max_connections()`.
+    pub fn settings(&self) -> ServerSettings<'_> {
+        ServerSettings(self)
+    }
+}
+
+/// What a [`ServerConfig`] is set to, from [`ServerConfig::settings`].
+//
+// Why a view: the setters take `self` and own the plain names
+// (`ServerConfig::new(..).max_connections(100)`, used everywhere), and one
+// type cannot also have a getter of that name. Public fields (tungstenite's
+// `WebSocketConfig`) would freeze the representation; a separate builder
+// type (ureq's `Config::builder()`) would break every caller; `get_`
+// prefixes (std's `Command`) go against the API guidelines' C-GETTER. The
+// view keeps both sets of names plain and lets `ServerConfig` grow.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings<'a>(&'a ServerConfig);
+
+impl<'a> ServerSettings<'a> {
+    /// The host to bind (see [`ServerConfig::new`]).
+    pub fn host(&self) -> &'a str {
+        &self.0.host
+    }
+
+    /// The port to bind; 0 asks for any free one (see [`ServerConfig::new`]).
+    pub fn port(&self) -> u16 {
+        self.0.port
+    }
+
+    /// See [`ServerConfig::max_message_size`].
+    pub fn max_message_size(&self) -> usize {
+        self.0.max_message_size
+    }
+
+    /// See [`ServerConfig::max_connections`].
+    pub fn max_connections(&self) -> usize {
+        self.0.max_connections
+    }
+
+    /// See [`ServerConfig::handshake_timeout`].
+    pub fn handshake_timeout(&self) -> Duration {
+        self.0.handshake_timeout
+    }
+
+    /// See [`ServerConfig::input_timeout`].
+    pub fn input_timeout(&self) -> Option<Duration> {
+        self.0.input_timeout
+    }
+
+    /// See [`ServerConfig::idle_timeout`].
+    pub fn idle_timeout(&self) -> Duration {
+        self.0.idle_timeout
+    }
+
+    /// See [`ServerConfig::write_timeout`].
+    pub fn write_timeout(&self) -> Duration {
+        self.0.write_timeout
+    }
+
+    /// See [`ServerConfig::shutdown_grace`].
+    pub fn shutdown_grace(&self) -> Duration {
+        self.0.shutdown_grace
+    }
+
+    /// The page's HTML, if one is served (see [`ServerConfig::page`]).
+    pub fn page(&self) -> Option<&'a str> {
+        self.0.page.as_deref()
+    }
+
+    /// See [`ServerConfig::health_path`].
+    pub fn health_path(&self) -> Option<&'a str> {
+        self.0.health_path.as_deref()
+    }
+
+    /// See [`ServerConfig::trusted_proxies`].
+    pub fn trusted_proxies(&self) -> &'a [IpAddr] {
+        &self.0.trusted_proxies
+    }
+
+    /// See [`ServerConfig::handshake_hook`].
+    pub fn handshake_hook(&self) -> Option<&'a HandshakeHook> {
+        self.0.hook.as_ref()
+    }
+
+    /// See [`ServerConfig::acceptor`].
+    pub fn acceptor(&self) -> Option<&'a Acceptor> {
+        self.0.acceptor.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_back_the_defaults_and_what_was_set() {
+        let defaults = ServerConfig::default();
+        let d = defaults.settings();
+        assert_eq!((d.host(), d.port()), ("127.0.0.1", 8765));
+        assert_eq!(d.max_message_size(), 4 << 20);
+        assert_eq!(d.max_connections(), 1024);
+        assert_eq!(d.handshake_timeout(), Duration::from_secs(10));
+        assert_eq!(d.input_timeout(), Some(Duration::from_secs(300)));
+        assert_eq!(d.idle_timeout(), Duration::from_secs(60));
+        assert_eq!(d.write_timeout(), Duration::from_secs(10));
+        assert_eq!(d.shutdown_grace(), Duration::from_secs(2));
+        assert_eq!((d.page(), d.health_path()), (None, Some("/healthz")));
+        assert!(d.trusted_proxies().is_empty());
+        assert!(d.handshake_hook().is_none() && d.acceptor().is_none());
+
+        let proxy: IpAddr = "::ffff:10.0.0.2".parse().unwrap_or_else(|e| panic!("{e}"));
+        let set = ServerConfig::new("0.0.0.0", 0)
+            .max_message_size(1)
+            .max_connections(2)
+            .handshake_timeout(Duration::from_secs(3))
+            .input_timeout(None)
+            .idle_timeout(Duration::from_secs(4))
+            .write_timeout(Duration::from_secs(5))
+            .shutdown_grace(Duration::from_secs(6))
+            .page("<p>")
+            .health_path(None)
+            .trusted_proxies([proxy])
+            .handshake_hook(|_: &Request| Ok(()))
+            .acceptor(|socket: TcpSocket| Ok(Box::new(socket) as Box<dyn Transport>));
+        let s = set.settings();
+        assert_eq!((s.host(), s.port()), ("0.0.0.0", 0));
+        assert_eq!((s.max_message_size(), s.max_connections()), (1, 2));
+        assert_eq!(s.handshake_timeout(), Duration::from_secs(3));
+        assert_eq!(s.input_timeout(), None);
+        assert_eq!(s.idle_timeout(), Duration::from_secs(4));
+        assert_eq!(s.write_timeout(), Duration::from_secs(5));
+        assert_eq!(s.shutdown_grace(), Duration::from_secs(6));
+        assert_eq!((s.page(), s.health_path()), (Some("<p>"), None));
+        // Stored canonical, so IPv4-mapped peers match.
+        assert_eq!(
+            s.trusted_proxies(),
+            ["10.0.0.2"
+                .parse::<IpAddr>()
+                .unwrap_or_else(|e| panic!("{e}"))]
+        );
+        assert!(s.handshake_hook().is_some() && s.acceptor().is_some());
     }
 }

@@ -6,13 +6,17 @@
 //! clients; the same port can serve a page to plain HTTP GETs and health
 //! checks; [`WebsocketServer::drain`] stops gracefully for rolling restarts.
 
+mod accept;
 mod config;
 mod connection;
 pub(crate) mod handshake;
+mod routes;
+mod serve;
 mod server;
+mod shared;
 mod transport;
 
-pub use config::{HandshakeHook, Refusal, ServerConfig};
+pub use config::{HandshakeHook, Refusal, ServerConfig, ServerSettings};
 pub use connection::IOWebsockets;
 pub use handshake::{EVENTS_PROTOCOL, Request};
 pub use server::{Drained, WebsocketServer};

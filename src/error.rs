@@ -10,7 +10,10 @@ use std::fmt;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading from or writing to the console (or another OS stream) failed.
+    /// Reading from or writing to the console failed.
+    Console(std::io::Error),
+    /// Other I/O failed: a file or writer behind a stream (a
+    /// [`JsonLines`](crate::io::JsonLines) transcript, your own stream).
     Io(std::io::Error),
     /// The stream has no more input: standard input reached end of file, or an
     /// in-memory stream ran out of scripted replies.
@@ -24,18 +27,7 @@ pub enum Error {
     Json(serde_json::Error),
     /// The model API answered with an error (an HTTP error status, or an
     /// error object inside a streamed 200 response, then `status` is 200).
-    Api {
-        /// The HTTP status.
-        status: u16,
-        /// The server's message (from its `error.message`, else the body).
-        message: String,
-        /// The server's `error.code` (`"insufficient_quota"`, …), if any.
-        code: Option<String>,
-        /// How long the server asked to wait before retrying, if it said.
-        retry_after: Option<std::time::Duration>,
-        /// The server's `x-should-retry` verdict, if it gave one.
-        should_retry: Option<bool>,
-    },
+    Api(Box<ApiError>),
     /// The model server could not be reached or the exchange failed
     /// (connection refused, TLS, timeout before the response).
     Http(Box<ureq::Error>),
@@ -53,6 +45,9 @@ pub enum Error {
     Interrupted(Box<Error>),
     /// Every configured model failed; one error per attempt, in order.
     AllAttemptsFailed(Vec<Error>),
+    /// The server could not serve on the listener it was given (its
+    /// address, its mode) or start its accept thread.
+    Listen(std::io::Error),
     /// The server could not listen on its address.
     Bind {
         /// The address asked for.
@@ -62,6 +57,12 @@ pub enum Error {
     },
     /// The websocket client has gone (closed, reset, or stopped responding).
     ConnectionClosed,
+    /// A [`run`](crate::agentchat::run)'s events are no longer read: its
+    /// `RunResponse` was dropped.
+    RunDropped,
+    /// A [`run`](crate::agentchat::run)'s chat has ended: no input request
+    /// is waiting for an answer.
+    ChatEnded,
     /// The websocket client cancelled the work (`{"type": "cancel"}`).
     Cancelled,
     /// The client did not answer an input request in time.
@@ -71,11 +72,35 @@ pub enum Error {
     WriteTimeout(std::time::Duration),
     /// The server is shutting down.
     ServerStopping,
-    /// The websocket protocol failed.
-    WebSocket(Box<tungstenite::Error>),
+    /// The websocket protocol failed (the cause is tungstenite's error).
+    WebSocket(Box<dyn std::error::Error + Send + Sync>),
     /// A thread agentio ran panicked (the string names it).
     Panicked(String),
 }
+
+/// What a model API's error response said ([`Error::Api`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status (200 for an error inside a streamed response).
+    pub status: u16,
+    /// The server's message (from its `error.message`, else the body).
+    pub message: String,
+    /// The server's `error.code` (`"insufficient_quota"`, …), if any.
+    pub code: Option<String>,
+    /// How long the server asked to wait before retrying, if it said.
+    pub retry_after: Option<std::time::Duration>,
+    /// The server's `x-should-retry` verdict, if it gave one.
+    pub should_retry: Option<bool>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}: {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 /// `Result` with agentio's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -83,10 +108,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(e) => write!(
+            Error::Console(e) => write!(
                 f,
                 "console I/O failed: {e} (is standard output or input closed or redirected to a full device?)"
             ),
+            Error::Io(e) => write!(f, "I/O failed: {e}"),
             Error::InputClosed => f.write_str(
                 "no more input: the input stream is at its end (end of file, or no scripted reply left); \
                  end the conversation or give the stream more input",
@@ -96,14 +122,9 @@ impl fmt::Display for Error {
                 "input line longer than {limit} bytes; send a shorter line or raise the stream's input limit"
             ),
             Error::Json(e) => write!(f, "invalid JSON: {e}"),
-            Error::Api {
-                status,
-                message,
-                code,
-                ..
-            } => {
-                write!(f, "the model API answered {status}: {message}")?;
-                if let Some(code) = code {
+            Error::Api(api) => {
+                write!(f, "the model API answered {}: {}", api.status, api.message)?;
+                if let Some(code) = &api.code {
                     write!(f, " (code {code})")?;
                 }
                 Ok(())
@@ -120,11 +141,16 @@ impl fmt::Display for Error {
                 f,
                 "the model's reply broke off after part of it was shown: {cause}"
             ),
+            Error::Listen(e) => write!(f, "the server cannot serve on its listener: {e}"),
             Error::Bind { addr, source } => write!(
                 f,
                 "cannot listen on {addr}: {source} (is another server using the port? use port 0 for any free one)"
             ),
             Error::ConnectionClosed => f.write_str("the websocket client has gone; stop the work for it"),
+            Error::RunDropped => f.write_str(
+                "the run's events are no longer read (its RunResponse was dropped); the chat stops",
+            ),
+            Error::ChatEnded => f.write_str("the chat has ended: there is no input request to answer"),
             Error::Cancelled => f.write_str("the websocket client cancelled the work"),
             Error::InputTimeout(t) => write!(
                 f,
@@ -152,7 +178,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io(e) => Some(e),
+            Error::Console(e) | Error::Io(e) | Error::Listen(e) => Some(e),
             Error::Json(e) => Some(e),
             Error::Http(e) => Some(e.as_ref()),
             Error::ResponseRead(e) => Some(e),
@@ -162,6 +188,7 @@ impl std::error::Error for Error {
             Error::Bind { source, .. } => Some(source),
             Error::Interrupted(cause) => Some(cause.as_ref()),
             Error::WebSocket(e) => Some(e.as_ref()),
+            Error::Api(api) => Some(api.as_ref()),
             Error::InputClosed
             | Error::ConnectionClosed
             | Error::Cancelled
@@ -170,7 +197,8 @@ impl std::error::Error for Error {
             | Error::ServerStopping
             | Error::Panicked(_)
             | Error::InputTooLong { .. }
-            | Error::Api { .. }
+            | Error::RunDropped
+            | Error::ChatEnded
             | Error::Protocol(_)
             | Error::Config(_)
             | Error::Filter(_) => None,
@@ -184,7 +212,7 @@ impl Error {
     pub(crate) fn is_model_error(&self) -> bool {
         matches!(
             self,
-            Error::Api { .. } | Error::Http(_) | Error::ResponseRead(_) | Error::Protocol(_)
+            Error::Api(_) | Error::Http(_) | Error::ResponseRead(_) | Error::Protocol(_)
         )
     }
 
@@ -195,13 +223,13 @@ impl Error {
             .and_then(|m| m.as_str())
             .map(str::to_owned)
             .unwrap_or_else(|| error.to_string());
-        Error::Api {
+        Error::Api(Box::new(ApiError {
             status: 200,
             message,
             code: error.get("code").and_then(code_text),
             retry_after: None,
             should_retry: None,
-        }
+        }))
     }
 }
 
@@ -223,6 +251,8 @@ pub(crate) fn code_text(code: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// Other I/O, for `?` in streams over files and writers; the console and
+/// the server say which context failed ([`Error::Console`], [`Error::Listen`]).
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e)
@@ -242,13 +272,36 @@ mod tests {
 
     #[test]
     fn io_errors_keep_their_cause_and_say_what_failed() {
-        let err = Error::from(std::io::Error::new(
+        let err = Error::Console(std::io::Error::new(
             std::io::ErrorKind::BrokenPipe,
             "pipe gone",
         ));
         assert!(err.to_string().starts_with("console I/O failed: pipe gone"));
         let source = err.source().map(|s| s.to_string());
         assert_eq!(source.as_deref(), Some("pipe gone"));
+    }
+
+    /// Every `Result` in the crate carries an `Error`: keep it small, as
+    /// ureq does, by boxing the big variants.
+    #[test]
+    fn error_is_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 40,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+
+    #[test]
+    fn contexts_are_named_in_the_message() {
+        let io = || std::io::Error::other("boom");
+        assert!(Error::Listen(io()).to_string().contains("listener"));
+        assert!(!Error::Listen(io()).to_string().contains("console"));
+        assert!(!Error::Io(io()).to_string().contains("console"));
+        assert!(!Error::RunDropped.to_string().contains("websocket"));
+        assert!(!Error::ChatEnded.to_string().contains("websocket"));
+        let filter = Error::Filter("unknown event kind \"x\"".into()).to_string();
+        assert!(filter.starts_with("invalid event filter") && !filter.contains("model"));
     }
 
     #[test]

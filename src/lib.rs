@@ -44,7 +44,7 @@ pub mod io;
 pub mod llm;
 pub mod unversioned;
 
-pub use error::{Error, Result};
+pub use error::{ApiError, Error, Result};
 
 /// The README's code, compiled and run as a doctest so it stays true.
 #[cfg(doctest)]

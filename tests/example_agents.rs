@@ -217,5 +217,15 @@ fn cli_chats_offline_replay_follows_the_city_asked_about() {
     assert!(out.contains("The weather forecast for Lisbon at "), "{out}");
     assert!(out.contains("Beneath the Lisbon sky"), "the answer: {out}");
     assert!(!out.contains("Paris"), "{out}");
+    // The streamed poem is shown once, under its header (issue 15's defect 7:
+    // the console showed the tokens, then the whole message again).
+    assert_eq!(out.matches("TERMINATE").count(), 1, "{out}");
+    let after_header = out
+        .rsplit_once("assistant (to user):\n\n")
+        .map(|(_, poem)| poem);
+    assert!(
+        after_header.is_some_and(|poem| poem.starts_with("Beneath the Lisbon sky")),
+        "{out}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

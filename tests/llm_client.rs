@@ -240,14 +240,9 @@ fn an_error_inside_a_200_stream_is_an_error_with_its_integer_code() -> Result<()
         other => other,
     };
     match result {
-        Err(Error::Api {
-            status: 200,
-            message,
-            code,
-            ..
-        }) => {
-            assert_eq!(message, "context too long");
-            assert_eq!(code.as_deref(), Some("500"));
+        Err(Error::Api(api)) if api.status == 200 => {
+            assert_eq!(api.message, "context too long");
+            assert_eq!(api.code.as_deref(), Some("500"));
         }
         other => panic!("expected an API error, got {other:?}"),
     }
@@ -267,7 +262,7 @@ fn http_errors_keep_the_servers_message() {
     );
     let err = client.create(&ask(false)).err();
     assert!(
-        matches!(&err, Some(Error::Api { status: 400, message, .. }) if message == "Invalid 'messages'"),
+        matches!(&err, Some(Error::Api(api)) if api.status == 400 && api.message == "Invalid 'messages'"),
         "{err:?}"
     );
 }
@@ -372,7 +367,7 @@ fn when_every_config_fails_the_error_lists_each_attempt() -> Result<()> {
     let statuses: Vec<u16> = errors
         .iter()
         .filter_map(|e| match e {
-            Error::Api { status, .. } => Some(*status),
+            Error::Api(api) => Some(api.status),
             _ => None,
         })
         .collect();

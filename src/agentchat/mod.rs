@@ -21,5 +21,5 @@ pub use agent::{
     DEFAULT_SYSTEM_MESSAGE, HumanInputMode, TerminationCheck, UserProxyAgent, register_function,
 };
 pub use chat::{ChatCost, ChatOptions, ChatResult, Streaming, Summariser, SummaryMethod};
-pub use run::{RunResponse, run};
+pub use run::{Events, RunResponse, run};
 pub use tools::{ParamType, Tool, ToolRun, Toolbox, parse_arguments};

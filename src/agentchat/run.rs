@@ -23,6 +23,18 @@ pub struct RunResponse {
     handle: Option<JoinHandle<Result<ChatResult>>>,
 }
 
+/// The events of a [`RunResponse`], as they happen (see [`RunResponse::events`]).
+#[derive(Debug)]
+pub struct Events<'a>(crossbeam_channel::Iter<'a, Event>);
+
+impl Iterator for Events<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        self.0.next()
+    }
+}
+
 /// The stream of a run: events into the channel, input from the answers.
 struct ChannelStream {
     events: Sender<Event>,
@@ -36,13 +48,13 @@ impl IOStream for ChannelStream {
 
     fn input(&self, prompt: &str, password: bool) -> Result<String> {
         self.send(&Event::input_request(prompt, password))?;
-        self.answers.recv().map_err(|_| Error::InputClosed)
+        self.answers.recv().map_err(|_| Error::RunDropped)
     }
 
     fn send(&self, event: &Event) -> Result<()> {
         self.events
             .send(event.clone())
-            .map_err(|_| Error::ConnectionClosed)
+            .map_err(|_| Error::RunDropped)
     }
 }
 
@@ -112,17 +124,18 @@ pub fn run(
 
 impl RunResponse {
     /// The chat's events, in order; the iteration ends when the chat does.
-    pub fn events(&self) -> crossbeam_channel::Iter<'_, Event> {
-        self.events.iter()
+    pub fn events(&self) -> Events<'_> {
+        Events(self.events.iter())
     }
 
-    /// Answers the pending input request.
+    /// Answers the pending input request; [`Error::ChatEnded`] once the
+    /// chat is over.
     pub fn respond(&self, answer: impl Into<String>) -> Result<()> {
         self.answers
             .as_ref()
-            .ok_or(Error::ConnectionClosed)?
+            .ok_or(Error::ChatEnded)?
             .send(answer.into())
-            .map_err(|_| Error::ConnectionClosed)
+            .map_err(|_| Error::ChatEnded)
     }
 
     /// Waits for the chat to end and returns its result.
@@ -131,7 +144,7 @@ impl RunResponse {
         match self.handle.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(Error::Panicked("the chat's thread".to_owned())),
-            None => Err(Error::ConnectionClosed),
+            None => Err(Error::ChatEnded),
         }
     }
 }

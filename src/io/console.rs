@@ -1,8 +1,11 @@
 //! `IOConsole`: standard output and standard input.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::io::{Event, IOStream, joined, send_as_text};
+use crate::io::render::{TextPart, footer, header};
+use crate::io::{Event, IOStream, joined};
 use crate::{Error, Result};
 
 /// The default input line limit: 1 MiB.
@@ -14,6 +17,11 @@ pub const DEFAULT_MAX_INPUT_LEN: usize = 1 << 20;
 /// standard output is a terminal and `NO_COLOR` is unset (or empty); see
 /// [`with_color`](IOConsole::with_color) to choose yourself.
 ///
+/// A streamed reply is shown once: its header as the first token arrives,
+/// the tokens, then the separator (AutoGen prints the whole message again
+/// under its header once it is complete; a websocket's text mode still
+/// does, for AutoGen's clients).
+///
 /// `input(prompt, true)` reads without echo when standard input is a terminal
 /// (on Unix, through `stty`), and an empty password prompt becomes
 /// `"Password: "`, as Python's `getpass` does.
@@ -21,6 +29,8 @@ pub const DEFAULT_MAX_INPUT_LEN: usize = 1 << 20;
 pub struct IOConsole {
     color: bool,
     max_input_len: usize,
+    /// A streamed reply's header is on screen and its message not yet.
+    reply_open: Arc<AtomicBool>,
 }
 
 impl Default for IOConsole {
@@ -37,6 +47,7 @@ impl IOConsole {
         IOConsole {
             color: std::io::stdout().is_terminal() && !no_color,
             max_input_len: DEFAULT_MAX_INPUT_LEN,
+            reply_open: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -92,21 +103,45 @@ impl IOStream for IOConsole {
     }
 
     fn send(&self, event: &Event) -> Result<()> {
-        if !self.color || matches!(event, Event::Print(_)) {
-            return send_as_text(self, event);
-        }
         let mut out = std::io::stdout().lock();
-        for part in event.text_parts() {
-            write_text(&mut out, &part.ansi(), true)?;
+        for part in console_parts(event, &self.reply_open) {
+            let text = if self.color { part.ansi() } else { part.text };
+            write_text(&mut out, &text, true)?;
         }
         Ok(())
     }
 }
 
+/// How the console shows `event`: as AutoGen 0.2's text, except that a
+/// streamed reply is shown once (its header before the first token, the
+/// separator after the last) instead of again whole.
+fn console_parts(event: &Event, reply_open: &AtomicBool) -> Vec<TextPart> {
+    match event {
+        Event::Stream(fragment) => {
+            let mut parts = Vec::with_capacity(2);
+            if let (Some(sender), Some(recipient)) = (&fragment.sender, &fragment.recipient) {
+                if !reply_open.swap(true, Ordering::Relaxed) {
+                    parts.push(header(sender, recipient));
+                }
+            }
+            parts.extend(event.text_parts());
+            parts
+        }
+        Event::Text(message) if message.streamed && reply_open.swap(false, Ordering::Relaxed) => {
+            // The tokens were the content: end its line, then the separator.
+            vec![TextPart::plain("\n".to_owned()), footer()]
+        }
+        _ => {
+            reply_open.store(false, Ordering::Relaxed);
+            event.text_parts()
+        }
+    }
+}
+
 fn write_text(out: &mut impl Write, text: &str, flush: bool) -> Result<()> {
-    out.write_all(text.as_bytes())?;
+    out.write_all(text.as_bytes()).map_err(Error::Console)?;
     if flush {
-        out.flush()?;
+        out.flush().map_err(Error::Console)?;
     }
     Ok(())
 }
@@ -116,7 +151,9 @@ fn write_text(out: &mut impl Write, text: &str, flush: bool) -> Result<()> {
 pub(crate) fn read_reply<R: BufRead>(reader: &mut R, limit: usize) -> Result<String> {
     let mut line = Vec::new();
     // One byte over the limit tells a line of exactly `limit` bytes from a longer one.
-    let read = std::io::Read::take(reader, limit as u64 + 1).read_until(b'\n', &mut line)?;
+    let read = std::io::Read::take(reader, limit as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .map_err(Error::Console)?;
     if read == 0 {
         return Err(Error::InputClosed);
     }
@@ -173,6 +210,40 @@ fn stty(_setting: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A streamed reply reads as the same message shown whole, printed once.
+    #[test]
+    fn a_streamed_reply_is_shown_once_header_tokens_separator() {
+        let whole = Event::text("Sun over Paris.", "chatbot", "user_proxy");
+        let mut fragments: Vec<Event> = ["Sun ", "over ", "Paris."].map(Event::stream).into();
+        for (i, fragment) in fragments.iter_mut().enumerate() {
+            if let Event::Stream(f) = fragment {
+                f.sender = Some("chatbot".into());
+                f.recipient = (i == 0).then(|| "user_proxy".into());
+            }
+        }
+        let mut streamed = whole.clone();
+        if let Event::Text(t) = &mut streamed {
+            t.streamed = true;
+        }
+        let open = AtomicBool::new(false);
+        let shown: String = fragments
+            .iter()
+            .chain([&streamed, &Event::error("next")])
+            .flat_map(|e| console_parts(e, &open))
+            .map(|p| p.text)
+            .collect();
+        assert_eq!(shown, format!("{whole}{}", Event::error("next")));
+        // Fragments that say nothing of their reply (a stream of your own)
+        // and a streamed message with no header shown print as AutoGen does.
+        let bare = Event::stream("x");
+        let plain: String = [&bare, &streamed]
+            .into_iter()
+            .flat_map(|e| console_parts(e, &open))
+            .map(|p| p.text)
+            .collect();
+        assert_eq!(plain, format!("{bare}{streamed}"));
+    }
     use std::io::Cursor;
 
     #[test]

@@ -103,11 +103,10 @@ pub struct StreamEvent {
     /// no such field and ignores it). Absent from the JSON when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
-    /// On a reply's first fragment, the agent the reply is for, so a console
-    /// can print the reply's header once, before its tokens. Not in the JSON
-    /// (AG2's stream events have no recipient, and a frame per token should
-    /// stay small).
-    #[serde(skip)]
+    /// On a reply's first fragment only, the agent the reply is for, so a
+    /// console can print the reply's header once, before its tokens
+    /// (agentio's addition, like `sender`; absent from the JSON elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
 }
 

@@ -51,7 +51,7 @@ pub struct TextPart {
 }
 
 impl TextPart {
-    fn plain(text: String) -> TextPart {
+    pub(crate) fn plain(text: String) -> TextPart {
         TextPart {
             text,
             color: None,
@@ -166,12 +166,12 @@ impl fmt::Display for Event {
 }
 
 /// `"{sender} (to {recipient}):\n\n"`, the sender's name in yellow.
-fn header(sender: &str, recipient: &str) -> TextPart {
+pub(crate) fn header(sender: &str, recipient: &str) -> TextPart {
     TextPart::colored(Color::Yellow, sender, &format!(" (to {recipient}):\n\n"))
 }
 
 /// A blank line, 80 dashes, a newline.
-fn footer() -> TextPart {
+pub(crate) fn footer() -> TextPart {
     TextPart::plain(format!("\n{}\n", "-".repeat(FOOTER_DASHES)))
 }
 

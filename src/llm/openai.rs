@@ -10,7 +10,7 @@ use crate::llm::chunks::ChunkAssembler;
 use crate::llm::retry;
 use crate::llm::sse::SseReader;
 use crate::llm::{ChatRequest, ChatResponse, ConfigEntry, LlmConfig, ModelClient, OPENAI_BASE_URL};
-use crate::{Error, Result};
+use crate::{ApiError, Error, Result};
 
 /// The largest server-sent event or whole response accepted (8 MiB).
 const MAX_RESPONSE_BYTES: usize = 8 << 20;
@@ -250,7 +250,7 @@ fn api_error(
                 text.clone()
             }
         });
-    Error::Api {
+    Error::Api(Box::new(ApiError {
         status,
         message,
         code: error
@@ -258,7 +258,7 @@ fn api_error(
             .and_then(crate::error::code_text),
         retry_after,
         should_retry,
-    }
+    }))
 }
 
 #[cfg(all(test, not(feature = "tls")))]

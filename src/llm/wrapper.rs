@@ -107,23 +107,13 @@ impl ModelClient for OpenAIWrapper {
 /// How long to wait before retrying, or `None` when retrying cannot help.
 fn retry_wait(error: &Error, attempt: u32, max: Duration) -> Option<Duration> {
     let asked = match error {
-        Error::Api {
-            should_retry: Some(false),
-            ..
-        } => return None,
-        Error::Api {
-            should_retry: Some(true),
-            retry_after,
-            ..
-        } => *retry_after,
-        Error::Api {
-            code: Some(code), ..
-        } if code == "insufficient_quota" => return None,
-        Error::Api {
-            status: 408 | 409 | 429 | 500..=599,
-            retry_after,
-            ..
-        } => *retry_after,
+        Error::Api(api) => match (api.should_retry, api.code.as_deref(), api.status) {
+            (Some(false), _, _) => return None,
+            (Some(true), _, _) => api.retry_after,
+            (None, Some("insufficient_quota"), _) => return None,
+            (None, _, 408 | 409 | 429 | 500..=599) => api.retry_after,
+            _ => return None,
+        },
         Error::Http(_) | Error::ResponseRead(_) => None,
         _ => return None,
     };

@@ -100,8 +100,8 @@ impl IOWebsockets {
         F: Fn(&IOWebsockets) -> std::result::Result<(), E> + Send + Sync + 'static,
         E: fmt::Display,
     {
-        listener.set_nonblocking(false)?;
-        let addr = listener.local_addr()?;
+        listener.set_nonblocking(false).map_err(Error::Listen)?;
+        let addr = listener.local_addr().map_err(Error::Listen)?;
         let scheme = if config.acceptor.is_some() {
             "wss"
         } else {
@@ -115,7 +115,8 @@ impl IOWebsockets {
             let shared = shared.clone();
             thread::Builder::new()
                 .name("agentio-ws-accept".into())
-                .spawn(move || accept_loop(listener, shared, on_connect))?
+                .spawn(move || accept_loop(listener, shared, on_connect))
+                .map_err(Error::Listen)?
         };
         Ok(WebsocketServer {
             uri,

@@ -53,15 +53,35 @@ struct Inner {
     ws: WebSocket<Box<dyn Transport>>,
     /// The TCP socket under the transport: timeouts, polls, shutdown.
     tcp: Arc<TcpStream>,
+    /// Answers the client sent before `input` asked, oldest first.
     pending: VecDeque<String>,
-    cancelled: bool,
-    closed: bool,
-    /// The client sent a close frame.
-    got_close: bool,
+    state: State,
     /// Error events owed to the client for frames it got wrong.
     complaints: Vec<String>,
     /// How long one write may wait on a client that does not read.
     write_timeout: Duration,
+}
+
+/// Where the connection is in its life. It only moves forward: `Open` to
+/// one of the two ends, which stay (see [`Inner::end`]).
+///
+/// A cancel is no state of the connection but a one-shot request from the
+/// client; it lives inside `Open` because it only means something there. So
+/// a cancel cannot be pending on a connection that has ended, nor a close
+/// frame be heard on one that is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Frames go both ways. `cancel`: the client sent `{"type": "cancel"}`,
+    /// and the next output or input fails once with [`Error::Cancelled`].
+    Open { cancel: bool },
+    /// The client sent a close frame. Tungstenite has queued the echo, which
+    /// [`IOWebsockets::close`] still owes it to complete the closing
+    /// handshake.
+    ClosedByPeer,
+    /// Over, nothing owed: the client vanished or broke the protocol, a
+    /// write failed or timed out, the client was idle too long, or the
+    /// server closed the connection.
+    Gone,
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -91,9 +111,7 @@ impl IOWebsockets {
                 ws,
                 tcp,
                 pending: VecDeque::new(),
-                cancelled: false,
-                closed: false,
-                got_close: false,
+                state: State::Open { cancel: false },
                 complaints: Vec::new(),
                 write_timeout: config.write_timeout,
             }),
@@ -140,10 +158,10 @@ impl IOWebsockets {
         }
         inner.poll(self.events);
         inner.send_complaints()?;
-        if inner.closed {
+        if !inner.is_open() {
             return Err(Error::ConnectionClosed);
         }
-        if std::mem::take(&mut inner.cancelled) {
+        if inner.take_cancel() {
             return Err(Error::Cancelled);
         }
         Ok(())
@@ -154,7 +172,7 @@ impl IOWebsockets {
     pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) {
         let mut inner = self.lock();
         if !inner.ws.can_write() {
-            if inner.got_close {
+            if inner.state == State::ClosedByPeer {
                 // The client closed first; tungstenite queued the echo, which
                 // goes out on the next read or flush: send it, completing the
                 // closing handshake instead of dropping the socket.
@@ -169,7 +187,7 @@ impl IOWebsockets {
             return;
         }
         let _ = inner.tcp.set_nonblocking(false);
-        if let Some(error) = error.filter(|_| !inner.closed) {
+        if let Some(error) = error.filter(|_| inner.is_open()) {
             let frame = if self.events {
                 Event::error(error.clone()).to_json()
             } else {
@@ -189,11 +207,31 @@ impl IOWebsockets {
                 Err(_) => break,
             }
         }
-        inner.closed = true;
+        inner.end();
     }
 }
 
 impl Inner {
+    fn is_open(&self) -> bool {
+        matches!(self.state, State::Open { .. })
+    }
+
+    /// The connection is over (`Open` becomes `Gone`). A `ClosedByPeer`
+    /// connection stays so, whatever fails after: its echo is still owed.
+    fn end(&mut self) {
+        if self.is_open() {
+            self.state = State::Gone;
+        }
+    }
+
+    /// Whether the client asked to cancel since the last call.
+    fn take_cancel(&mut self) -> bool {
+        match &mut self.state {
+            State::Open { cancel } => std::mem::take(cancel),
+            State::ClosedByPeer | State::Gone => false,
+        }
+    }
+
     /// A close frame written straight to the socket (servers do not mask).
     fn raw_close(&mut self, code: CloseCode, reason: &str) {
         use std::io::Write;
@@ -210,7 +248,7 @@ impl Inner {
         self.ws
             .send(Message::Ping(Default::default()))
             .map_err(|e| {
-                self.closed = true;
+                self.end();
                 ws_error(e)
             })
     }
@@ -224,12 +262,12 @@ impl Inner {
             Err(tungstenite::Error::Io(e))
                 if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
             {
-                self.closed = true;
+                self.end();
                 let _ = self.tcp.shutdown(std::net::Shutdown::Both);
                 Err(Error::WriteTimeout(self.write_timeout))
             }
             Err(e) => {
-                self.closed = true;
+                self.end();
                 Err(ws_error(e))
             }
         }
@@ -237,10 +275,10 @@ impl Inner {
 
     /// Takes in every frame that has already arrived, without waiting.
     fn poll(&mut self, events: bool) {
-        if self.closed || self.tcp.set_nonblocking(true).is_err() {
+        if !self.is_open() || self.tcp.set_nonblocking(true).is_err() {
             return;
         }
-        while !self.closed {
+        while self.is_open() {
             match self.ws.read() {
                 Ok(message) => self.take(message, events),
                 Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
@@ -248,7 +286,7 @@ impl Inner {
             }
         }
         if self.tcp.set_nonblocking(false).is_err() {
-            self.closed = true;
+            self.end();
         }
     }
 
@@ -258,8 +296,7 @@ impl Inner {
             Message::Text(text) => text.as_str().to_owned(),
             Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Message::Close(_) => {
-                self.closed = true;
-                self.got_close = true;
+                self.state = State::ClosedByPeer;
                 return;
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,
@@ -273,7 +310,11 @@ impl Inner {
             return;
         };
         match value.get("type").and_then(Value::as_str) {
-            Some("cancel") => self.cancelled = true,
+            Some("cancel") => {
+                if let State::Open { cancel } = &mut self.state {
+                    *cancel = true;
+                }
+            }
             Some("input_response") => {
                 match value.pointer("/content/value").and_then(Value::as_str) {
                     Some(answer) => self.pending.push_back(answer.to_owned()),
@@ -313,7 +354,7 @@ impl Inner {
             }));
             let _ = self.ws.flush();
         }
-        self.closed = true;
+        self.end();
     }
 
     fn send_complaints(&mut self) -> Result<()> {
@@ -375,10 +416,10 @@ impl IOStream for IOWebsockets {
                 return Ok(answer);
             }
             inner.send_complaints()?;
-            if std::mem::take(&mut inner.cancelled) {
+            if inner.take_cancel() {
                 return Err(Error::Cancelled);
             }
-            if inner.closed {
+            if !inner.is_open() {
                 return Err(if self.stopping.load(Ordering::SeqCst) {
                     Error::ServerStopping
                 } else {
@@ -387,7 +428,7 @@ impl IOStream for IOWebsockets {
             }
             let now = Instant::now();
             if now.duration_since(heard) >= self.idle_timeout {
-                inner.closed = true;
+                inner.end();
                 return Err(Error::ConnectionClosed);
             }
             if now >= next_ping {

@@ -305,31 +305,14 @@ impl Inner {
             self.pending.push_back(text);
             return;
         }
-        let Ok(value) = serde_json::from_str::<Value>(&text) else {
-            self.pending.push_back(text); // a bare text answer
-            return;
-        };
-        match value.get("type").and_then(Value::as_str) {
-            Some("cancel") => {
+        match ClientMessage::decode(text) {
+            ClientMessage::Answer(answer) => self.pending.push_back(answer),
+            ClientMessage::Cancel => {
                 if let State::Open { cancel } = &mut self.state {
                     *cancel = true;
                 }
             }
-            Some("input_response") => {
-                match value.pointer("/content/value").and_then(Value::as_str) {
-                    Some(answer) => self.pending.push_back(answer.to_owned()),
-                    None => self.complaints.push(
-                        "an input_response needs {\"content\": {\"value\": \"…\"}}".to_owned(),
-                    ),
-                }
-            }
-            Some(other) => self
-                .complaints
-                .push(format!("unexpected event type {other:?}: send input_response or cancel")),
-            None => self.complaints.push(
-                "expected an event like {\"type\": \"input_response\", \"content\": {\"value\": \"…\"}}"
-                    .to_owned(),
-            ),
+            ClientMessage::Complaint(complaint) => self.complaints.push(complaint),
         }
     }
 
@@ -362,6 +345,45 @@ impl Inner {
             self.write(Event::error(complaint).to_json())?;
         }
         Ok(())
+    }
+}
+
+/// What one events-mode frame from the client says.
+#[derive(Debug, PartialEq, Eq)]
+enum ClientMessage {
+    /// An answer for `input`: an `input_response` event's value, or a frame
+    /// that is not JSON at all (a bare text answer).
+    Answer(String),
+    /// `{"type": "cancel"}`: stop the work in progress.
+    Cancel,
+    /// JSON that is no event the server takes: the client gets this as an
+    /// `error` event, and the connection goes on.
+    Complaint(String),
+}
+
+impl ClientMessage {
+    fn decode(text: String) -> ClientMessage {
+        let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            return ClientMessage::Answer(text);
+        };
+        match value.get("type").and_then(Value::as_str) {
+            Some("cancel") => ClientMessage::Cancel,
+            Some("input_response") => {
+                match value.pointer("/content/value").and_then(Value::as_str) {
+                    Some(answer) => ClientMessage::Answer(answer.to_owned()),
+                    None => ClientMessage::Complaint(
+                        "an input_response needs {\"content\": {\"value\": \"…\"}}".to_owned(),
+                    ),
+                }
+            }
+            Some(other) => ClientMessage::Complaint(format!(
+                "unexpected event type {other:?}: send input_response or cancel"
+            )),
+            None => ClientMessage::Complaint(
+                "expected an event like {\"type\": \"input_response\", \"content\": {\"value\": \"…\"}}"
+                    .to_owned(),
+            ),
+        }
     }
 }
 
@@ -477,5 +499,58 @@ impl IOStream for IOWebsockets {
             self.output(part.text)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientMessage::{self, Answer, Cancel, Complaint};
+
+    fn decode(text: &str) -> ClientMessage {
+        ClientMessage::decode(text.to_owned())
+    }
+
+    #[test]
+    fn answers_are_input_responses_or_bare_text() {
+        let response = r#"{"type": "input_response", "content": {"value": "yes"}}"#;
+        assert_eq!(decode(response), Answer("yes".into()));
+        assert_eq!(
+            decode(r#"{"type": "input_response", "content": {"value": ""}}"#),
+            Answer(String::new())
+        );
+        // Not JSON: the frame is the answer, as it came.
+        assert_eq!(decode("Paris, please"), Answer("Paris, please".into()));
+        assert_eq!(decode(""), Answer(String::new()));
+        assert_eq!(decode(r#"{"type": "#), Answer(r#"{"type": "#.into()));
+    }
+
+    #[test]
+    fn cancel_is_a_cancel_whatever_else_it_holds() {
+        assert_eq!(decode(r#"{"type": "cancel"}"#), Cancel);
+        assert_eq!(decode(r#"{"type": "cancel", "content": 1}"#), Cancel);
+    }
+
+    #[test]
+    fn json_that_is_no_event_taken_is_a_complaint() {
+        let complains = |text: &str, about: &str| match decode(text) {
+            Complaint(c) => assert!(c.contains(about), "{text}: {c}"),
+            other => panic!("{text}: {other:?}"),
+        };
+        complains(r#"{"type": "input_response"}"#, "needs");
+        complains(
+            r#"{"type": "input_response", "content": {"value": 7}}"#,
+            "needs",
+        );
+        complains(r#"{"type": "input_response", "content": "yes"}"#, "needs");
+        complains(
+            r#"{"type": "tool_approval_response"}"#,
+            "\"tool_approval_response\"",
+        );
+        complains(r#"{"type": 3}"#, "expected an event");
+        complains(r#"{"content": {"value": "yes"}}"#, "expected an event");
+        // JSON, but not an object: no bare answer either.
+        complains("42", "expected an event");
+        complains(r#""yes""#, "expected an event");
+        complains("[]", "expected an event");
     }
 }

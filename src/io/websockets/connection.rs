@@ -53,15 +53,35 @@ struct Inner {
     ws: WebSocket<Box<dyn Transport>>,
     /// The TCP socket under the transport: timeouts, polls, shutdown.
     tcp: Arc<TcpStream>,
+    /// Answers the client sent before `input` asked, oldest first.
     pending: VecDeque<String>,
-    cancelled: bool,
-    closed: bool,
-    /// The client sent a close frame.
-    got_close: bool,
+    state: State,
     /// Error events owed to the client for frames it got wrong.
     complaints: Vec<String>,
     /// How long one write may wait on a client that does not read.
     write_timeout: Duration,
+}
+
+/// Where the connection is in its life. It only moves forward: `Open` to
+/// one of the two ends, which stay (see [`Inner::end`]).
+///
+/// A cancel is no state of the connection but a one-shot request from the
+/// client; it lives inside `Open` because it only means something there. So
+/// a cancel cannot be pending on a connection that has ended, nor a close
+/// frame be heard on one that is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Frames go both ways. `cancel`: the client sent `{"type": "cancel"}`,
+    /// and the next output or input fails once with [`Error::Cancelled`].
+    Open { cancel: bool },
+    /// The client sent a close frame. Tungstenite has queued the echo, which
+    /// [`IOWebsockets::close`] still owes it to complete the closing
+    /// handshake.
+    ClosedByPeer,
+    /// Over, nothing owed: the client vanished or broke the protocol, a
+    /// write failed or timed out, the client was idle too long, or the
+    /// server closed the connection.
+    Gone,
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -91,9 +111,7 @@ impl IOWebsockets {
                 ws,
                 tcp,
                 pending: VecDeque::new(),
-                cancelled: false,
-                closed: false,
-                got_close: false,
+                state: State::Open { cancel: false },
                 complaints: Vec::new(),
                 write_timeout: config.write_timeout,
             }),
@@ -140,10 +158,10 @@ impl IOWebsockets {
         }
         inner.poll(self.events);
         inner.send_complaints()?;
-        if inner.closed {
+        if !inner.is_open() {
             return Err(Error::ConnectionClosed);
         }
-        if std::mem::take(&mut inner.cancelled) {
+        if inner.take_cancel() {
             return Err(Error::Cancelled);
         }
         Ok(())
@@ -154,7 +172,7 @@ impl IOWebsockets {
     pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) {
         let mut inner = self.lock();
         if !inner.ws.can_write() {
-            if inner.got_close {
+            if inner.state == State::ClosedByPeer {
                 // The client closed first; tungstenite queued the echo, which
                 // goes out on the next read or flush: send it, completing the
                 // closing handshake instead of dropping the socket.
@@ -169,7 +187,7 @@ impl IOWebsockets {
             return;
         }
         let _ = inner.tcp.set_nonblocking(false);
-        if let Some(error) = error.filter(|_| !inner.closed) {
+        if let Some(error) = error.filter(|_| inner.is_open()) {
             let frame = if self.events {
                 Event::error(error.clone()).to_json()
             } else {
@@ -189,11 +207,31 @@ impl IOWebsockets {
                 Err(_) => break,
             }
         }
-        inner.closed = true;
+        inner.end();
     }
 }
 
 impl Inner {
+    fn is_open(&self) -> bool {
+        matches!(self.state, State::Open { .. })
+    }
+
+    /// The connection is over (`Open` becomes `Gone`). A `ClosedByPeer`
+    /// connection stays so, whatever fails after: its echo is still owed.
+    fn end(&mut self) {
+        if self.is_open() {
+            self.state = State::Gone;
+        }
+    }
+
+    /// Whether the client asked to cancel since the last call.
+    fn take_cancel(&mut self) -> bool {
+        match &mut self.state {
+            State::Open { cancel } => std::mem::take(cancel),
+            State::ClosedByPeer | State::Gone => false,
+        }
+    }
+
     /// A close frame written straight to the socket (servers do not mask).
     fn raw_close(&mut self, code: CloseCode, reason: &str) {
         use std::io::Write;
@@ -210,7 +248,7 @@ impl Inner {
         self.ws
             .send(Message::Ping(Default::default()))
             .map_err(|e| {
-                self.closed = true;
+                self.end();
                 ws_error(e)
             })
     }
@@ -224,12 +262,12 @@ impl Inner {
             Err(tungstenite::Error::Io(e))
                 if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
             {
-                self.closed = true;
+                self.end();
                 let _ = self.tcp.shutdown(std::net::Shutdown::Both);
                 Err(Error::WriteTimeout(self.write_timeout))
             }
             Err(e) => {
-                self.closed = true;
+                self.end();
                 Err(ws_error(e))
             }
         }
@@ -237,10 +275,10 @@ impl Inner {
 
     /// Takes in every frame that has already arrived, without waiting.
     fn poll(&mut self, events: bool) {
-        if self.closed || self.tcp.set_nonblocking(true).is_err() {
+        if !self.is_open() || self.tcp.set_nonblocking(true).is_err() {
             return;
         }
-        while !self.closed {
+        while self.is_open() {
             match self.ws.read() {
                 Ok(message) => self.take(message, events),
                 Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
@@ -248,7 +286,7 @@ impl Inner {
             }
         }
         if self.tcp.set_nonblocking(false).is_err() {
-            self.closed = true;
+            self.end();
         }
     }
 
@@ -258,8 +296,7 @@ impl Inner {
             Message::Text(text) => text.as_str().to_owned(),
             Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Message::Close(_) => {
-                self.closed = true;
-                self.got_close = true;
+                self.state = State::ClosedByPeer;
                 return;
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,
@@ -268,27 +305,14 @@ impl Inner {
             self.pending.push_back(text);
             return;
         }
-        let Ok(value) = serde_json::from_str::<Value>(&text) else {
-            self.pending.push_back(text); // a bare text answer
-            return;
-        };
-        match value.get("type").and_then(Value::as_str) {
-            Some("cancel") => self.cancelled = true,
-            Some("input_response") => {
-                match value.pointer("/content/value").and_then(Value::as_str) {
-                    Some(answer) => self.pending.push_back(answer.to_owned()),
-                    None => self.complaints.push(
-                        "an input_response needs {\"content\": {\"value\": \"…\"}}".to_owned(),
-                    ),
+        match ClientMessage::decode(text) {
+            ClientMessage::Answer(answer) => self.pending.push_back(answer),
+            ClientMessage::Cancel => {
+                if let State::Open { cancel } = &mut self.state {
+                    *cancel = true;
                 }
             }
-            Some(other) => self
-                .complaints
-                .push(format!("unexpected event type {other:?}: send input_response or cancel")),
-            None => self.complaints.push(
-                "expected an event like {\"type\": \"input_response\", \"content\": {\"value\": \"…\"}}"
-                    .to_owned(),
-            ),
+            ClientMessage::Complaint(complaint) => self.complaints.push(complaint),
         }
     }
 
@@ -313,7 +337,7 @@ impl Inner {
             }));
             let _ = self.ws.flush();
         }
-        self.closed = true;
+        self.end();
     }
 
     fn send_complaints(&mut self) -> Result<()> {
@@ -321,6 +345,45 @@ impl Inner {
             self.write(Event::error(complaint).to_json())?;
         }
         Ok(())
+    }
+}
+
+/// What one events-mode frame from the client says.
+#[derive(Debug, PartialEq, Eq)]
+enum ClientMessage {
+    /// An answer for `input`: an `input_response` event's value, or a frame
+    /// that is not JSON at all (a bare text answer).
+    Answer(String),
+    /// `{"type": "cancel"}`: stop the work in progress.
+    Cancel,
+    /// JSON that is no event the server takes: the client gets this as an
+    /// `error` event, and the connection goes on.
+    Complaint(String),
+}
+
+impl ClientMessage {
+    fn decode(text: String) -> ClientMessage {
+        let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            return ClientMessage::Answer(text);
+        };
+        match value.get("type").and_then(Value::as_str) {
+            Some("cancel") => ClientMessage::Cancel,
+            Some("input_response") => {
+                match value.pointer("/content/value").and_then(Value::as_str) {
+                    Some(answer) => ClientMessage::Answer(answer.to_owned()),
+                    None => ClientMessage::Complaint(
+                        "an input_response needs {\"content\": {\"value\": \"…\"}}".to_owned(),
+                    ),
+                }
+            }
+            Some(other) => ClientMessage::Complaint(format!(
+                "unexpected event type {other:?}: send input_response or cancel"
+            )),
+            None => ClientMessage::Complaint(
+                "expected an event like {\"type\": \"input_response\", \"content\": {\"value\": \"…\"}}"
+                    .to_owned(),
+            ),
+        }
     }
 }
 
@@ -375,10 +438,10 @@ impl IOStream for IOWebsockets {
                 return Ok(answer);
             }
             inner.send_complaints()?;
-            if std::mem::take(&mut inner.cancelled) {
+            if inner.take_cancel() {
                 return Err(Error::Cancelled);
             }
-            if inner.closed {
+            if !inner.is_open() {
                 return Err(if self.stopping.load(Ordering::SeqCst) {
                     Error::ServerStopping
                 } else {
@@ -387,7 +450,7 @@ impl IOStream for IOWebsockets {
             }
             let now = Instant::now();
             if now.duration_since(heard) >= self.idle_timeout {
-                inner.closed = true;
+                inner.end();
                 return Err(Error::ConnectionClosed);
             }
             if now >= next_ping {
@@ -436,5 +499,58 @@ impl IOStream for IOWebsockets {
             self.output(part.text)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientMessage::{self, Answer, Cancel, Complaint};
+
+    fn decode(text: &str) -> ClientMessage {
+        ClientMessage::decode(text.to_owned())
+    }
+
+    #[test]
+    fn answers_are_input_responses_or_bare_text() {
+        let response = r#"{"type": "input_response", "content": {"value": "yes"}}"#;
+        assert_eq!(decode(response), Answer("yes".into()));
+        assert_eq!(
+            decode(r#"{"type": "input_response", "content": {"value": ""}}"#),
+            Answer(String::new())
+        );
+        // Not JSON: the frame is the answer, as it came.
+        assert_eq!(decode("Paris, please"), Answer("Paris, please".into()));
+        assert_eq!(decode(""), Answer(String::new()));
+        assert_eq!(decode(r#"{"type": "#), Answer(r#"{"type": "#.into()));
+    }
+
+    #[test]
+    fn cancel_is_a_cancel_whatever_else_it_holds() {
+        assert_eq!(decode(r#"{"type": "cancel"}"#), Cancel);
+        assert_eq!(decode(r#"{"type": "cancel", "content": 1}"#), Cancel);
+    }
+
+    #[test]
+    fn json_that_is_no_event_taken_is_a_complaint() {
+        let complains = |text: &str, about: &str| match decode(text) {
+            Complaint(c) => assert!(c.contains(about), "{text}: {c}"),
+            other => panic!("{text}: {other:?}"),
+        };
+        complains(r#"{"type": "input_response"}"#, "needs");
+        complains(
+            r#"{"type": "input_response", "content": {"value": 7}}"#,
+            "needs",
+        );
+        complains(r#"{"type": "input_response", "content": "yes"}"#, "needs");
+        complains(
+            r#"{"type": "tool_approval_response"}"#,
+            "\"tool_approval_response\"",
+        );
+        complains(r#"{"type": 3}"#, "expected an event");
+        complains(r#"{"content": {"value": "yes"}}"#, "expected an event");
+        // JSON, but not an object: no bare answer either.
+        complains("42", "expected an event");
+        complains(r#""yes""#, "expected an event");
+        complains("[]", "expected an event");
     }
 }

@@ -1,190 +1,15 @@
-//! Two-agent chats: `initiate_chat`, its options and its result.
+//! Two-agent chats: `initiate_chat`, the loop of messages and replies.
 
 use std::sync::Arc;
 
-use crate::agentchat::ConversableAgent;
+use crate::agentchat::result::UsageLog;
+use crate::agentchat::{ChatOptions, ChatResult, ConversableAgent, Streaming, SummaryMethod};
 use crate::io::{
-    self, Event, Filter, Filtered, IOStream, ModelUsage, ModelUsageSummary, TextEvent,
-    ToolCallEvent, ToolResponse, ToolResponseEvent, Uuid,
+    self, Event, Filter, Filtered, IOStream, TextEvent, ToolCallEvent, ToolResponse,
+    ToolResponseEvent, Uuid,
 };
-use crate::llm::{ChatResponse, Message, Role};
+use crate::llm::{ChatRequest, ChatResponse, Message, ModelClient, Role};
 use crate::{Error, Result};
-
-/// A function that summarises a chat from its history.
-pub type Summariser = Arc<dyn Fn(&[Message]) -> String + Send + Sync>;
-
-/// How a finished chat is summarised.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub enum SummaryMethod {
-    /// The last message's content with `"TERMINATE"` removed (AutoGen's `last_msg`).
-    #[default]
-    LastMsg,
-    /// Your own function of the chat history.
-    Custom(Summariser),
-}
-
-impl std::fmt::Debug for SummaryMethod {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SummaryMethod::LastMsg => f.write_str("LastMsg"),
-            SummaryMethod::Custom(_) => f.write_str("Custom(..)"),
-        }
-    }
-}
-
-/// Whose replies stream their tokens in a chat. A reply that does not stream
-/// arrives whole, as one `text` event (`streamed` false), once it is complete.
-///
-/// Tool-call replies never stream anything in any mode (their fragments are
-/// assembled, then shown as one `tool_call` event), so `All` already streams
-/// only the turns that answer; use `Agents` to stream only the agent whose
-/// replies are the chat's answer (AutoGen issues 1143 and 3099).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Streaming {
-    /// Every agent's replies stream when the agent streams (the default).
-    #[default]
-    All,
-    /// Only these agents' replies stream; the others arrive whole.
-    Agents(Vec<String>),
-    /// No reply streams; every reply arrives whole. The model calls still
-    /// stream when the agent asks for it, so read timeouts stay per chunk.
-    None,
-}
-
-impl Streaming {
-    /// Only `agents`' replies stream.
-    pub fn agents<I, S>(agents: I) -> Streaming
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Streaming::Agents(agents.into_iter().map(Into::into).collect())
-    }
-
-    /// Whether `agent`'s replies stream.
-    pub fn streams(&self, agent: &str) -> bool {
-        match self {
-            Streaming::All => true,
-            Streaming::Agents(agents) => agents.iter().any(|a| a == agent),
-            Streaming::None => false,
-        }
-    }
-}
-
-/// The options of [`ConversableAgent::initiate_chat`]; a `&str` or `String`
-/// converts into options with AutoGen's defaults.
-#[derive(Debug, Clone)]
-pub struct ChatOptions {
-    message: String,
-    clear_history: bool,
-    silent: bool,
-    streaming: Streaming,
-    max_turns: Option<usize>,
-    summary_method: SummaryMethod,
-}
-
-impl ChatOptions {
-    /// A chat that starts with `message`; history cleared, not silent, no turn
-    /// limit, summary from the last message.
-    pub fn new(message: impl Into<String>) -> ChatOptions {
-        ChatOptions {
-            message: message.into(),
-            clear_history: true,
-            silent: false,
-            streaming: Streaming::All,
-            max_turns: None,
-            summary_method: SummaryMethod::LastMsg,
-        }
-    }
-
-    /// Whether to forget earlier conversations between the two agents (default true).
-    pub fn clear_history(mut self, clear: bool) -> ChatOptions {
-        self.clear_history = clear;
-        self
-    }
-
-    /// Whether to send nothing of this chat to the stream, streamed tokens
-    /// included (default false). Input requests still reach the stream.
-    pub fn silent(mut self, silent: bool) -> ChatOptions {
-        self.silent = silent;
-        self
-    }
-
-    /// Whose replies stream their tokens (default: every streaming agent's).
-    ///
-    /// ```
-    /// use agentio::agentchat::{ChatOptions, Streaming};
-    ///
-    /// // Only the chatbot's answers stream; the user proxy's turns arrive whole.
-    /// let options = ChatOptions::new("Weather in Paris?").streaming(Streaming::agents(["chatbot"]));
-    /// # let _ = options;
-    /// ```
-    pub fn streaming(mut self, streaming: Streaming) -> ChatOptions {
-        self.streaming = streaming;
-        self
-    }
-
-    /// The most exchanges (a message and its reply) the chat may have.
-    pub fn max_turns(mut self, turns: usize) -> ChatOptions {
-        self.max_turns = Some(turns);
-        self
-    }
-
-    /// How to summarise the chat (default: the last message).
-    pub fn summary_method(mut self, method: SummaryMethod) -> ChatOptions {
-        self.summary_method = method;
-        self
-    }
-}
-
-impl From<&str> for ChatOptions {
-    fn from(message: &str) -> ChatOptions {
-        ChatOptions::new(message)
-    }
-}
-
-impl From<String> for ChatOptions {
-    fn from(message: String) -> ChatOptions {
-        ChatOptions::new(message)
-    }
-}
-
-/// Tokens and cost of a chat, as AutoGen's `ChatResult.cost` reports them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChatCost {
-    /// Every completion, cached ones included.
-    pub usage_including_cached_inference: ModelUsageSummary,
-    /// Completions that were not answered from the cache.
-    pub usage_excluding_cached_inference: ModelUsageSummary,
-}
-
-impl ChatCost {
-    /// The cost as a `usage_summary` event (mode both), which prints as
-    /// AutoGen's `print_usage_summary()`: send it to a stream to show it.
-    pub fn usage_summary(&self) -> Event {
-        Event::UsageSummary(crate::io::UsageSummaryEvent {
-            uuid: Uuid::new_v4(),
-            actual: self.usage_excluding_cached_inference.clone(),
-            total: self.usage_including_cached_inference.clone(),
-            mode: crate::io::UsageMode::Both,
-        })
-    }
-}
-
-/// What a finished chat produced.
-#[derive(Debug, Clone)]
-pub struct ChatResult {
-    /// The conversation, as the initiating agent saw it, in OpenAI's shape.
-    pub chat_history: Vec<Message>,
-    /// The summary (by default the last message without `"TERMINATE"`).
-    pub summary: String,
-    /// Tokens and cost of both agents' model calls during the chat.
-    pub cost: ChatCost,
-    /// Every reply a human typed, in order.
-    pub human_input: Vec<String>,
-}
 
 /// A message on its way to the peer, with what printing it needs to know.
 #[derive(Debug, Clone)]
@@ -227,8 +52,8 @@ pub(crate) struct Turn {
     pub streaming: Streaming,
     /// Every reply a human typed.
     pub human_input: Vec<String>,
-    /// (model, usage, cost, cached) of every model call.
-    pub usage: Vec<(String, crate::llm::Usage, f64, bool)>,
+    /// Every model call, for the chat's cost.
+    pub usage: UsageLog,
 }
 
 impl Turn {
@@ -237,43 +62,27 @@ impl Turn {
         self.stream.send(&event)
     }
 
-    /// Notes a model call's tokens and cost.
-    pub fn record_usage(&mut self, reply: &ChatResponse) {
-        self.usage
-            .push((reply.model.clone(), reply.usage, reply.cost, reply.cached));
-    }
-
-    /// Usage per model, in the order models were first used.
-    fn summary(&self, include_cached: bool) -> ModelUsageSummary {
-        let mut usages: Vec<ModelUsage> = Vec::new();
-        for (model, usage, cost, cached) in &self.usage {
-            if *cached && !include_cached {
-                continue;
-            }
-            let index = match usages.iter().position(|u| &u.model == model) {
-                Some(i) => i,
-                None => {
-                    usages.push(ModelUsage {
-                        model: model.clone(),
-                        prompt_tokens: 0,
-                        completion_tokens: 0,
-                        total_tokens: 0,
-                        cost: 0.0,
-                    });
-                    usages.len() - 1
-                }
-            };
-            let entry = &mut usages[index];
-            entry.prompt_tokens += usage.prompt_tokens;
-            entry.completion_tokens += usage.completion_tokens;
-            entry.total_tokens += usage.total_tokens;
-            entry.cost += cost;
-        }
-        let total_cost = usages.iter().map(|u| u.cost).sum();
-        ModelUsageSummary {
-            usages: Some(usages),
-            total_cost: Some(total_cost),
-        }
+    /// Asks `model` for `agent`'s reply and notes its cost. The one place
+    /// that decides where the reply's tokens go: to the chat's stream, or
+    /// nowhere when the chat keeps this agent's replies whole (the model
+    /// call still streams when the request asks, so read timeouts stay per
+    /// chunk). Returns the reply and whether its text reached the user as
+    /// it streamed.
+    pub fn model_reply(
+        &mut self,
+        agent: &str,
+        model: &dyn ModelClient,
+        request: &ChatRequest,
+    ) -> Result<(ChatResponse, bool)> {
+        let shown = self.streaming.streams(agent);
+        let reply = if shown {
+            model.create_to(request, self.stream.as_ref())?
+        } else {
+            model.create_to(request, &Filtered::new(self.stream.clone(), Filter::none()))?
+        };
+        self.usage.record(&reply);
+        let streamed = shown && reply.streamed && reply.message.tool_calls.is_empty();
+        Ok((reply, streamed))
     }
 }
 
@@ -311,7 +120,7 @@ impl ConversableAgent {
             stream,
             streaming: options.streaming.clone(),
             human_input: Vec::new(),
-            usage: Vec::new(),
+            usage: UsageLog::default(),
         };
         let mut message = Outgoing::text(options.message.clone());
         let mut exchanges = 0;
@@ -344,10 +153,7 @@ impl ConversableAgent {
         Ok(ChatResult {
             chat_history,
             summary,
-            cost: ChatCost {
-                usage_including_cached_inference: turn.summary(true),
-                usage_excluding_cached_inference: turn.summary(false),
-            },
+            cost: turn.usage.cost(),
             human_input: turn.human_input,
         })
     }

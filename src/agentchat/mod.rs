@@ -12,7 +12,9 @@
 
 mod agent;
 mod chat;
+mod options;
 mod reply;
+mod result;
 mod run;
 mod tools;
 
@@ -20,6 +22,7 @@ pub use agent::{
     ASSISTANT_SYSTEM_MESSAGE, AssistantAgent, ConversableAgent, DEFAULT_MAX_CONSECUTIVE_AUTO_REPLY,
     DEFAULT_SYSTEM_MESSAGE, HumanInputMode, TerminationCheck, UserProxyAgent, register_function,
 };
-pub use chat::{ChatCost, ChatOptions, ChatResult, Streaming, Summariser, SummaryMethod};
+pub use options::{ChatOptions, Streaming, Summariser, SummaryMethod};
+pub use result::{ChatCost, ChatResult};
 pub use run::{Events, RunResponse, run};
 pub use tools::{ParamType, Tool, ToolRun, Toolbox, parse_arguments};

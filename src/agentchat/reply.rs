@@ -5,9 +5,8 @@ use crate::Result;
 use crate::agentchat::chat::{Outgoing, Turn};
 use crate::agentchat::{ConversableAgent, HumanInputMode, parse_arguments};
 use crate::io::{
-    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, Filter, Filtered,
-    TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolResponse, UsingAutoReplyEvent,
-    Uuid,
+    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, TerminationAndHumanReplyNoInputEvent,
+    TerminationEvent, ToolResponse, UsingAutoReplyEvent, Uuid,
 };
 use crate::llm::{ChatRequest, Message};
 
@@ -251,17 +250,7 @@ impl ConversableAgent {
             .tools(self.llm_tools.schemas())
             .stream(self.stream)
             .speaker(&self.name, sender);
-        let shows_tokens = turn.streaming.streams(&self.name);
-        let reply = if shows_tokens {
-            model.create_to(&request, turn.stream.as_ref())?
-        } else {
-            // The model call still streams when the agent asks for it, so
-            // read timeouts stay per chunk; the tokens reach nobody.
-            let hidden = Filtered::new(turn.stream.clone(), Filter::none());
-            model.create_to(&request, &hidden)?
-        };
-        turn.record_usage(&reply);
-        let streamed = shows_tokens && reply.streamed && reply.message.tool_calls.is_empty();
+        let (reply, streamed) = turn.model_reply(&self.name, model.as_ref(), &request)?;
         let mut message = reply.message;
         message.name = None;
         Ok(Some(Outgoing {

@@ -207,11 +207,15 @@
 //!
 //! An agent never prints to a place of its own: every message, tool call,
 //! tool result and notice is an [`Event`](crate::io::Event) sent to the
-//! default stream of the thread running the chat, and a streaming model
-//! client sends each token as a `stream` event to the same stream, marked
-//! with the agent whose reply it is. So whatever stream is current when
-//! [`initiate_chat`](crate::agentchat::ConversableAgent::initiate_chat) runs
-//! gets the whole chat; a websocket handler's stream is its client.
+//! chat's stream. A chat reads the thread's default stream once, where it
+//! starts, and hands it down: the model client is given it
+//! ([`ModelClient::create_to`](crate::llm::ModelClient::create_to)) and
+//! sends each token there as a `stream` event, made once with the agent
+//! whose reply it is (the request names the speaker). So whatever stream is
+//! current when [`initiate_chat`](crate::agentchat::ConversableAgent::initiate_chat)
+//! starts gets the whole chat; a websocket handler's stream is its client.
+//! A token's route is the SSE reader, the chunk assembly, the stream, one
+//! frame; `create` (AutoGen's name) is `create_to` the current default.
 //!
 //! ```
 //! use agentio::agentchat::{ChatOptions, ConversableAgent, HumanInputMode, Streaming, UserProxyAgent};

@@ -253,6 +253,7 @@ impl WebsocketServer {
 
 /// What [`WebsocketServer::drain`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Drained {
     /// Chats that finished on their own within the grace period.
     pub finished: usize,

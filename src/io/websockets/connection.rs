@@ -1,17 +1,15 @@
 //! `IOWebsockets`: an [`IOStream`] over one websocket client.
 
-use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use tungstenite::protocol::CloseFrame;
+use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
 
+use crate::io::websockets::link::Link;
 use crate::io::websockets::{Request, ServerConfig, Transport};
 use crate::io::{Event, EventKind, Filter, IOStream, joined};
 use crate::{Error, Result};
@@ -40,48 +38,13 @@ use crate::{Error, Result};
 /// `input`; a client that has gone makes the next output fail with
 /// [`Error::ConnectionClosed`], so the work for it stops.
 pub struct IOWebsockets {
-    inner: Mutex<Inner>,
+    inner: Mutex<Link>,
     request: Request,
     events: bool,
     filter: Filter,
     input_timeout: Option<Duration>,
     idle_timeout: Duration,
     stopping: Arc<AtomicBool>,
-}
-
-struct Inner {
-    ws: WebSocket<Box<dyn Transport>>,
-    /// The TCP socket under the transport: timeouts, polls, shutdown.
-    tcp: Arc<TcpStream>,
-    /// Answers the client sent before `input` asked, oldest first.
-    pending: VecDeque<String>,
-    state: State,
-    /// Error events owed to the client for frames it got wrong.
-    complaints: Vec<String>,
-    /// How long one write may wait on a client that does not read.
-    write_timeout: Duration,
-}
-
-/// Where the connection is in its life. It only moves forward: `Open` to
-/// one of the two ends, which stay (see [`Inner::end`]).
-///
-/// A cancel is no state of the connection but a one-shot request from the
-/// client; it lives inside `Open` because it only means something there. So
-/// a cancel cannot be pending on a connection that has ended, nor a close
-/// frame be heard on one that is still open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Frames go both ways. `cancel`: the client sent `{"type": "cancel"}`,
-    /// and the next output or input fails once with [`Error::Cancelled`].
-    Open { cancel: bool },
-    /// The client sent a close frame. Tungstenite has queued the echo, which
-    /// [`IOWebsockets::close`] still owes it to complete the closing
-    /// handshake.
-    ClosedByPeer,
-    /// Over, nothing owed: the client vanished or broke the protocol, a
-    /// write failed or timed out, the client was idle too long, or the
-    /// server closed the connection.
-    Gone,
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -107,14 +70,7 @@ impl IOWebsockets {
         IOWebsockets {
             events: request.wants_events(),
             filter,
-            inner: Mutex::new(Inner {
-                ws,
-                tcp,
-                pending: VecDeque::new(),
-                state: State::Open { cancel: false },
-                complaints: Vec::new(),
-                write_timeout: config.write_timeout,
-            }),
+            inner: Mutex::new(Link::new(ws, tcp, config.write_timeout)),
             request,
             input_timeout: config.input_timeout,
             idle_timeout: config.idle_timeout,
@@ -138,7 +94,7 @@ impl IOWebsockets {
         &self.filter
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Link> {
         // A panic while holding the lock leaves at worst a half-written frame,
         // after which the connection fails on its own; keep going.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -152,7 +108,7 @@ impl IOWebsockets {
     }
 
     /// Checks that output may go on: server running, client there, no cancel.
-    fn ready(&self, inner: &mut Inner) -> Result<()> {
+    fn ready(&self, inner: &mut Link) -> Result<()> {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(Error::ServerStopping);
         }
@@ -170,240 +126,18 @@ impl IOWebsockets {
     /// Ends the connection with a close frame and waits briefly for the
     /// client's, so the close is clean on both sides.
     pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) {
-        let mut inner = self.lock();
-        if !inner.ws.can_write() {
-            if inner.state == State::ClosedByPeer {
-                // The client closed first; tungstenite queued the echo, which
-                // goes out on the next read or flush: send it, completing the
-                // closing handshake instead of dropping the socket.
-                let _ = inner.tcp.set_nonblocking(false);
-                let _ = inner.ws.flush();
-            } else if self.stopping.load(Ordering::SeqCst) {
-                // Shutdown woke a blocked read by closing the socket's read
-                // side, which ends tungstenite's session; the write side is
-                // still open, so the client still learns why.
-                inner.raw_close(code, reason);
-            }
-            return;
-        }
-        let _ = inner.tcp.set_nonblocking(false);
-        if let Some(error) = error.filter(|_| inner.is_open()) {
-            let frame = if self.events {
-                Event::error(error.clone()).to_json()
-            } else {
-                format!("Error: {error}\n")
-            };
-            let _ = inner.write(frame);
-        }
-        let _ = inner.ws.close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        }));
-        let _ = inner.tcp.set_read_timeout(Some(Duration::from_secs(1)));
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < deadline {
-            match inner.ws.read() {
-                Ok(_) => continue,
-                Err(_) => break,
-            }
-        }
-        inner.end();
-    }
-}
-
-impl Inner {
-    fn is_open(&self) -> bool {
-        matches!(self.state, State::Open { .. })
+        let error = error.map(|e| self.error_frame(&e));
+        let stopping = self.stopping.load(Ordering::SeqCst);
+        self.lock().close(code, reason, error, stopping);
     }
 
-    /// The connection is over (`Open` becomes `Gone`). A `ClosedByPeer`
-    /// connection stays so, whatever fails after: its echo is still owed.
-    fn end(&mut self) {
-        if self.is_open() {
-            self.state = State::Gone;
+    /// How an error is shown to this client: an `error` event or a line.
+    fn error_frame(&self, error: &str) -> String {
+        if self.events {
+            Event::error(error).to_json()
+        } else {
+            format!("Error: {error}\n")
         }
-    }
-
-    /// Whether the client asked to cancel since the last call.
-    fn take_cancel(&mut self) -> bool {
-        match &mut self.state {
-            State::Open { cancel } => std::mem::take(cancel),
-            State::ClosedByPeer | State::Gone => false,
-        }
-    }
-
-    /// A close frame written straight to the socket (servers do not mask).
-    fn raw_close(&mut self, code: CloseCode, reason: &str) {
-        use std::io::Write;
-        let reason = &reason.as_bytes()[..reason.len().min(123)];
-        let code = u16::from(code).to_be_bytes();
-        let mut frame = vec![0x88, 2 + reason.len() as u8, code[0], code[1]];
-        frame.extend_from_slice(reason);
-        let socket = self.ws.get_mut();
-        let _ = socket.write_all(&frame);
-        let _ = socket.flush();
-    }
-
-    fn ping(&mut self) -> Result<()> {
-        self.ws
-            .send(Message::Ping(Default::default()))
-            .map_err(|e| {
-                self.end();
-                ws_error(e)
-            })
-    }
-
-    /// Writes one frame. The socket's write timeout bounds the wait on a
-    /// client that stopped reading; past it the connection is given up, so
-    /// what is held for it stays one frame, and the chat ends.
-    fn write(&mut self, text: String) -> Result<()> {
-        match self.ws.send(Message::text(text)) {
-            Ok(()) => Ok(()),
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                self.end();
-                let _ = self.tcp.shutdown(std::net::Shutdown::Both);
-                Err(Error::WriteTimeout(self.write_timeout))
-            }
-            Err(e) => {
-                self.end();
-                Err(ws_error(e))
-            }
-        }
-    }
-
-    /// Takes in every frame that has already arrived, without waiting.
-    fn poll(&mut self, events: bool) {
-        if !self.is_open() || self.tcp.set_nonblocking(true).is_err() {
-            return;
-        }
-        while self.is_open() {
-            match self.ws.read() {
-                Ok(message) => self.take(message, events),
-                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => self.fail(e),
-            }
-        }
-        if self.tcp.set_nonblocking(false).is_err() {
-            self.end();
-        }
-    }
-
-    /// Handles one frame from the client.
-    fn take(&mut self, message: Message, events: bool) {
-        let text = match message {
-            Message::Text(text) => text.as_str().to_owned(),
-            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Message::Close(_) => {
-                self.state = State::ClosedByPeer;
-                return;
-            }
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,
-        };
-        if !events {
-            self.pending.push_back(text);
-            return;
-        }
-        match ClientMessage::decode(text) {
-            ClientMessage::Answer(answer) => self.pending.push_back(answer),
-            ClientMessage::Cancel => {
-                if let State::Open { cancel } = &mut self.state {
-                    *cancel = true;
-                }
-            }
-            ClientMessage::Complaint(complaint) => self.complaints.push(complaint),
-        }
-    }
-
-    /// A read error: the connection is over; oversize and invalid text get
-    /// the close codes RFC 6455 gives them.
-    fn fail(&mut self, error: tungstenite::Error) {
-        let code = match error {
-            tungstenite::Error::Capacity(_) => Some((CloseCode::Size, "message too big")),
-            tungstenite::Error::Utf8(_) => Some((CloseCode::Invalid, "invalid UTF-8")),
-            // The client vanished (or the server shut the socket's read side).
-            tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-            ) => None,
-            tungstenite::Error::Protocol(_) => Some((CloseCode::Protocol, "protocol error")),
-            _ => None,
-        };
-        if let Some((code, reason)) = code {
-            let _ = self.tcp.set_nonblocking(false);
-            let _ = self.ws.close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            }));
-            let _ = self.ws.flush();
-        }
-        self.end();
-    }
-
-    fn send_complaints(&mut self) -> Result<()> {
-        for complaint in std::mem::take(&mut self.complaints) {
-            self.write(Event::error(complaint).to_json())?;
-        }
-        Ok(())
-    }
-}
-
-/// What one events-mode frame from the client says.
-#[derive(Debug, PartialEq, Eq)]
-enum ClientMessage {
-    /// An answer for `input`: an `input_response` event's value, or a frame
-    /// that is not JSON at all (a bare text answer).
-    Answer(String),
-    /// `{"type": "cancel"}`: stop the work in progress.
-    Cancel,
-    /// JSON that is no event the server takes: the client gets this as an
-    /// `error` event, and the connection goes on.
-    Complaint(String),
-}
-
-impl ClientMessage {
-    fn decode(text: String) -> ClientMessage {
-        let Ok(value) = serde_json::from_str::<Value>(&text) else {
-            return ClientMessage::Answer(text);
-        };
-        match value.get("type").and_then(Value::as_str) {
-            Some("cancel") => ClientMessage::Cancel,
-            Some("input_response") => {
-                match value.pointer("/content/value").and_then(Value::as_str) {
-                    Some(answer) => ClientMessage::Answer(answer.to_owned()),
-                    None => ClientMessage::Complaint(
-                        "an input_response needs {\"content\": {\"value\": \"…\"}}".to_owned(),
-                    ),
-                }
-            }
-            Some(other) => ClientMessage::Complaint(format!(
-                "unexpected event type {other:?}: send input_response or cancel"
-            )),
-            None => ClientMessage::Complaint(
-                "expected an event like {\"type\": \"input_response\", \"content\": {\"value\": \"…\"}}"
-                    .to_owned(),
-            ),
-        }
-    }
-}
-
-fn ws_error(error: tungstenite::Error) -> Error {
-    match error {
-        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-            Error::ConnectionClosed
-        }
-        tungstenite::Error::Io(e)
-            if matches!(
-                e.kind(),
-                ErrorKind::BrokenPipe
-                    | ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::UnexpectedEof
-            ) =>
-        {
-            Error::ConnectionClosed
-        }
-        other => Error::WebSocket(Box::new(other)),
     }
 }
 
@@ -499,58 +233,5 @@ impl IOStream for IOWebsockets {
             self.output(part.text)?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ClientMessage::{self, Answer, Cancel, Complaint};
-
-    fn decode(text: &str) -> ClientMessage {
-        ClientMessage::decode(text.to_owned())
-    }
-
-    #[test]
-    fn answers_are_input_responses_or_bare_text() {
-        let response = r#"{"type": "input_response", "content": {"value": "yes"}}"#;
-        assert_eq!(decode(response), Answer("yes".into()));
-        assert_eq!(
-            decode(r#"{"type": "input_response", "content": {"value": ""}}"#),
-            Answer(String::new())
-        );
-        // Not JSON: the frame is the answer, as it came.
-        assert_eq!(decode("Paris, please"), Answer("Paris, please".into()));
-        assert_eq!(decode(""), Answer(String::new()));
-        assert_eq!(decode(r#"{"type": "#), Answer(r#"{"type": "#.into()));
-    }
-
-    #[test]
-    fn cancel_is_a_cancel_whatever_else_it_holds() {
-        assert_eq!(decode(r#"{"type": "cancel"}"#), Cancel);
-        assert_eq!(decode(r#"{"type": "cancel", "content": 1}"#), Cancel);
-    }
-
-    #[test]
-    fn json_that_is_no_event_taken_is_a_complaint() {
-        let complains = |text: &str, about: &str| match decode(text) {
-            Complaint(c) => assert!(c.contains(about), "{text}: {c}"),
-            other => panic!("{text}: {other:?}"),
-        };
-        complains(r#"{"type": "input_response"}"#, "needs");
-        complains(
-            r#"{"type": "input_response", "content": {"value": 7}}"#,
-            "needs",
-        );
-        complains(r#"{"type": "input_response", "content": "yes"}"#, "needs");
-        complains(
-            r#"{"type": "tool_approval_response"}"#,
-            "\"tool_approval_response\"",
-        );
-        complains(r#"{"type": 3}"#, "expected an event");
-        complains(r#"{"content": {"value": "yes"}}"#, "expected an event");
-        // JSON, but not an object: no bare answer either.
-        complains("42", "expected an event");
-        complains(r#""yes""#, "expected an event");
-        complains("[]", "expected an event");
     }
 }

@@ -10,6 +10,7 @@ mod accept;
 mod config;
 mod connection;
 pub(crate) mod handshake;
+mod link;
 mod routes;
 mod serve;
 mod server;

@@ -68,6 +68,7 @@ pub enum Event {
 
 /// Content of an [`Event::Print`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PrintEvent {
     /// Event id.
     #[serde(default)]
@@ -109,6 +110,7 @@ fn newline() -> String {
 
 /// Content of an [`Event::Stream`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StreamEvent {
     /// Event id.
     #[serde(default)]
@@ -142,6 +144,7 @@ impl StreamEvent {
 
 /// Content of an [`Event::Text`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextEvent {
     /// Event id.
     #[serde(default)]
@@ -182,6 +185,7 @@ fn is_false(b: &bool) -> bool {
 
 /// One tool call a model asked for, in OpenAI's shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolCall {
     /// The call's id; tool responses refer to it.
     #[serde(default)]
@@ -210,6 +214,7 @@ fn function() -> String {
 
 /// The function part of a [`ToolCall`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionCall {
     /// The tool's name.
     #[serde(default)]
@@ -231,6 +236,7 @@ impl FunctionCall {
 
 /// Content of an [`Event::ToolCall`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolCallEvent {
     /// Event id.
     #[serde(default)]
@@ -289,6 +295,7 @@ fn assistant() -> String {
 
 /// One tool's result inside an [`Event::ToolResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolResponse {
     /// The id of the [`ToolCall`] this answers.
     pub tool_call_id: String,
@@ -316,6 +323,7 @@ fn tool() -> String {
 
 /// Content of an [`Event::ToolResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolResponseEvent {
     /// Event id.
     #[serde(default)]
@@ -360,6 +368,7 @@ impl ToolResponseEvent {
 
 /// Content of an [`Event::UsingAutoReply`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UsingAutoReplyEvent {
     /// Event id.
     #[serde(default)]
@@ -390,6 +399,7 @@ impl UsingAutoReplyEvent {
 
 /// Content of an [`Event::TerminationAndHumanReplyNoInput`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TerminationAndHumanReplyNoInputEvent {
     /// Event id.
     #[serde(default)]
@@ -421,6 +431,7 @@ impl TerminationAndHumanReplyNoInputEvent {
 
 /// Content of an [`Event::Termination`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TerminationEvent {
     /// Event id.
     #[serde(default)]
@@ -451,6 +462,7 @@ impl TerminationEvent {
 
 /// Content of an [`Event::ExecuteFunction`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExecuteFunctionEvent {
     /// Event id.
     #[serde(default)]
@@ -483,6 +495,7 @@ impl ExecuteFunctionEvent {
 
 /// Content of an [`Event::ExecutedFunction`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExecutedFunctionEvent {
     /// Event id.
     #[serde(default)]
@@ -527,6 +540,7 @@ impl ExecutedFunctionEvent {
 
 /// Tokens and cost of one model, inside a [`ModelUsageSummary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelUsage {
     /// The model's name.
     pub model: String,
@@ -561,6 +575,7 @@ impl ModelUsage {
 
 /// Usage per model plus the total cost; `usages` is `None` before any call.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelUsageSummary {
     /// One entry per model, or `None` when nothing was called yet.
     pub usages: Option<Vec<ModelUsage>>,
@@ -595,6 +610,7 @@ pub enum UsageMode {
 
 /// Content of an [`Event::UsageSummary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UsageSummaryEvent {
     /// Event id.
     #[serde(default)]
@@ -623,6 +639,7 @@ impl UsageSummaryEvent {
 
 /// Content of an [`Event::InputRequest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputRequestEvent {
     /// Event id.
     #[serde(default)]
@@ -648,6 +665,7 @@ impl InputRequestEvent {
 
 /// Content of an [`Event::InputResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputResponseEvent {
     /// Event id.
     #[serde(default)]
@@ -668,6 +686,7 @@ impl InputResponseEvent {
 
 /// Content of an [`Event::Error`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErrorEvent {
     /// Event id.
     #[serde(default)]
@@ -688,6 +707,7 @@ impl ErrorEvent {
 
 /// Content of an [`Event::RunCompletion`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunCompletionEvent {
     /// Event id.
     #[serde(default)]

@@ -5,7 +5,7 @@ use agentio::io::{
     Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall, IOBuffer,
     IOStream, ModelUsage, ModelUsageSummary, RunCompletionEvent,
     TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolCall, ToolCallEvent, ToolResponse,
-    ToolResponseEvent, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent, Uuid,
+    ToolResponseEvent, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
 };
 use serde_json::{Value, json};
 
@@ -18,66 +18,58 @@ fn footer() -> String {
 }
 
 fn tool_call() -> Event {
-    Event::ToolCall(ToolCallEvent {
-        uuid: Uuid::new_v4(),
-        content: Some(String::new()),
-        sender: "chatbot".into(),
-        recipient: "user_proxy".into(),
-        role: "assistant".into(),
-        tool_calls: vec![ToolCall {
-            id: "call_XYZ".into(),
-            kind: "function".into(),
-            function: FunctionCall {
-                name: "weather_forecast".into(),
-                arguments: r#"{"city": "Paris"}"#.into(),
-            },
-        }],
-    })
+    let mut call = ToolCallEvent::new(
+        vec![ToolCall::new(
+            "call_XYZ",
+            FunctionCall::new("weather_forecast", r#"{"city": "Paris"}"#),
+        )],
+        "chatbot",
+        "user_proxy",
+    );
+    call.content = Some(String::new());
+    Event::ToolCall(call)
 }
 
 fn tool_response() -> Event {
     let content = "The weather forecast for Paris is sunny.";
-    Event::ToolResponse(ToolResponseEvent {
-        uuid: Uuid::new_v4(),
-        content: content.into(),
-        sender: "user_proxy".into(),
-        recipient: "chatbot".into(),
-        role: "tool".into(),
-        tool_responses: vec![ToolResponse {
-            tool_call_id: "call_XYZ".into(),
-            role: "tool".into(),
-            content: content.into(),
-        }],
-    })
+    let response = ToolResponseEvent::new(
+        vec![ToolResponse::new("call_XYZ", content)],
+        "user_proxy",
+        "chatbot",
+    );
+    assert_eq!(response.content, content);
+    Event::ToolResponse(response)
 }
 
 fn using_auto_reply() -> Event {
-    Event::UsingAutoReply(UsingAutoReplyEvent {
-        uuid: Uuid::new_v4(),
-        human_input_mode: "NEVER".into(),
-        sender: "chatbot".into(),
-        recipient: "user_proxy".into(),
-    })
+    Event::UsingAutoReply(UsingAutoReplyEvent::new("NEVER", "chatbot", "user_proxy"))
+}
+
+fn execute_function(arguments: Value) -> Event {
+    let mut execute = ExecuteFunctionEvent::new("weather_forecast", "user_proxy");
+    execute.call_id = Some("call_XYZ".into());
+    execute.arguments = arguments;
+    Event::ExecuteFunction(execute)
 }
 
 fn usage(mode: UsageMode, cached: bool) -> Event {
-    let entry = |n: u64| ModelUsage {
-        model: "gpt-4o-mini-2024-07-18".into(),
-        prompt_tokens: 182 * n,
-        completion_tokens: 25 * n,
-        total_tokens: 207 * n,
-        cost: 4.23e-05 * n as f64,
+    let entry = |n: u64| {
+        ModelUsage::new(
+            "gpt-4o-mini-2024-07-18",
+            182 * n,
+            25 * n,
+            207 * n,
+            4.23e-05 * n as f64,
+        )
     };
-    let summary = |n| ModelUsageSummary {
-        usages: Some(vec![entry(n)]),
-        total_cost: Some(4.23e-05 * n as f64),
+    let summary = |n| {
+        let summary = ModelUsageSummary::new(vec![entry(n)]);
+        assert_eq!(summary.total_cost, Some(4.23e-05 * n as f64));
+        summary
     };
-    Event::UsageSummary(UsageSummaryEvent {
-        uuid: Uuid::new_v4(),
-        actual: summary(1),
-        total: summary(if cached { 40 } else { 1 }),
-        mode,
-    })
+    let mut event = UsageSummaryEvent::new(summary(1), summary(if cached { 40 } else { 1 }));
+    event.mode = mode;
+    Event::UsageSummary(event)
 }
 
 /// One of every kind, with the console text AutoGen 0.2 prints for it.
@@ -121,44 +113,37 @@ fn every_kind() -> Vec<(Event, String)> {
             "\n>>>>>>>> USING AUTO REPLY...\n".into(),
         ),
         (
-            Event::TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent {
-                uuid: Uuid::new_v4(),
-                no_human_input_msg: "NO HUMAN INPUT RECEIVED.".into(),
-                sender: "chatbot".into(),
-                recipient: "user_proxy".into(),
-            }),
+            Event::TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent::new(
+                "NO HUMAN INPUT RECEIVED.",
+                "chatbot",
+                "user_proxy",
+            )),
             "\n>>>>>>>> NO HUMAN INPUT RECEIVED.\n".into(),
         ),
         (
-            Event::Termination(TerminationEvent {
-                uuid: Uuid::new_v4(),
-                termination_reason: "Termination message condition on agent 'user_proxy' met"
-                    .into(),
-                sender: "user_proxy".into(),
-                recipient: "chatbot".into(),
-            }),
+            Event::Termination(TerminationEvent::new(
+                "Termination message condition on agent 'user_proxy' met",
+                "user_proxy",
+                "chatbot",
+            )),
             String::new(),
         ),
         (
-            Event::ExecuteFunction(ExecuteFunctionEvent {
-                uuid: Uuid::new_v4(),
-                func_name: "weather_forecast".into(),
-                call_id: Some("call_XYZ".into()),
-                arguments: arguments.clone(),
-                recipient: "user_proxy".into(),
-            }),
+            execute_function(arguments.clone()),
             "\n>>>>>>>> EXECUTING FUNCTION weather_forecast...\n".into(),
         ),
         (
-            Event::ExecutedFunction(ExecutedFunctionEvent {
-                uuid: Uuid::new_v4(),
-                func_name: "weather_forecast".into(),
-                call_id: Some("call_XYZ".into()),
-                arguments,
-                content: "The weather forecast for Paris is sunny.".into(),
-                recipient: "user_proxy".into(),
-                is_exec_success: true,
-            }),
+            {
+                let mut executed = ExecutedFunctionEvent::new(
+                    "weather_forecast",
+                    "The weather forecast for Paris is sunny.",
+                    "user_proxy",
+                    true,
+                );
+                executed.call_id = Some("call_XYZ".into());
+                executed.arguments = arguments;
+                Event::ExecutedFunction(executed)
+            },
             String::new(),
         ),
         (
@@ -178,13 +163,13 @@ fn every_kind() -> Vec<(Event, String)> {
             "Error: the model is gone\n".into(),
         ),
         (
-            Event::RunCompletion(RunCompletionEvent {
-                uuid: Uuid::new_v4(),
-                summary: "sunny".into(),
-                history: vec![json!({"role": "user", "content": "hi"})],
-                cost: json!({"usage_including_cached_inference": {"total_cost": 0}}),
-                last_speaker: Some("chatbot".into()),
-            }),
+            {
+                let mut completion = RunCompletionEvent::new("sunny");
+                completion.history = vec![json!({"role": "user", "content": "hi"})];
+                completion.cost = json!({"usage_including_cached_inference": {"total_cost": 0}});
+                completion.last_speaker = Some("chatbot".into());
+                Event::RunCompletion(completion)
+            },
             String::new(),
         ),
     ]
@@ -393,12 +378,9 @@ fn usage_summary_modes_match_autogen() {
         "\nUsage summary including cached usage: \nTotal cost: 0.00169\n\
          * Model 'gpt-4o-mini-2024-07-18': cost: 0.00169, prompt_tokens: 7280, completion_tokens: 1000, total_tokens: 8280\n"
     ), "{both_cached}");
-    let none = Event::UsageSummary(UsageSummaryEvent {
-        uuid: Uuid::new_v4(),
-        actual: ModelUsageSummary::default(),
-        total: ModelUsageSummary::default(),
-        mode: UsageMode::Both,
-    });
+    let none = UsageSummaryEvent::new(ModelUsageSummary::default(), ModelUsageSummary::default());
+    assert_eq!(none.mode, UsageMode::Both);
+    let none = Event::UsageSummary(none);
     assert_eq!(
         none.to_string(),
         "No usage summary. Please call \"create\" first.\n"
@@ -411,14 +393,7 @@ fn tool_call_defaults_and_content_follow_autogen() {
         panic!("not a tool call");
     };
     call.content = Some("Let me check.".into());
-    call.tool_calls[0] = ToolCall {
-        id: String::new(),
-        kind: "function".into(),
-        function: FunctionCall {
-            name: String::new(),
-            arguments: String::new(),
-        },
-    };
+    call.tool_calls[0] = ToolCall::new("", FunctionCall::new("", ""));
     let title = "***** Suggested tool call (No tool call id found): (No function name found) *****";
     assert_eq!(
         Event::ToolCall(call).to_string(),
@@ -442,13 +417,7 @@ fn the_notebook_chat_prints_autogens_frames() -> agentio::Result<()> {
     ))?;
     buffer.send(&using_auto_reply())?;
     buffer.send(&tool_call())?;
-    buffer.send(&Event::ExecuteFunction(ExecuteFunctionEvent {
-        uuid: Uuid::new_v4(),
-        func_name: "weather_forecast".into(),
-        call_id: Some("call_XYZ".into()),
-        arguments: json!({"city": "Paris"}),
-        recipient: "user_proxy".into(),
-    }))?;
+    buffer.send(&execute_function(json!({"city": "Paris"})))?;
     buffer.send(&tool_response())?;
     buffer.send(&using_auto_reply())?;
     for chunk in ["In Paris", " the sun", " is shining.\n", "TERMINATE"] {

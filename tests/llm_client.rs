@@ -77,14 +77,10 @@ fn streamed_fragments_reach_the_default_stream_in_order() -> Result<()> {
 fn the_request_body_carries_model_messages_tools_and_stream_options() -> Result<()> {
     let mock = MockServer::start(vec![streamed_text(&["ok"])]);
     let client = OpenAIWrapper::new(config(&[&mock]).temperature(0.5))?;
-    let mut assistant = Message::tool_calls(vec![agentio::io::ToolCall {
-        id: "call_1".into(),
-        kind: "function".into(),
-        function: agentio::io::FunctionCall {
-            name: "weather_forecast".into(),
-            arguments: r#"{"city":"Paris"}"#.into(),
-        },
-    }]);
+    let mut assistant = Message::tool_calls(vec![agentio::io::ToolCall::new(
+        "call_1",
+        agentio::io::FunctionCall::new("weather_forecast", r#"{"city":"Paris"}"#),
+    )]);
     assistant.name = Some("chatbot".into());
     let tool = json!({"type": "function", "function": {"name": "weather_forecast",
         "description": "Weather forecast for a city", "parameters": {"type": "object",

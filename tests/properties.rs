@@ -287,26 +287,27 @@ fn usage_summary() -> impl Strategy<Value = ModelUsageSummary> {
     (
         prop::option::of(prop::collection::vec(
             (text(), any::<u64>(), any::<u64>(), any::<u64>(), finite()).prop_map(
-                |(model, prompt_tokens, completion_tokens, total_tokens, cost)| ModelUsage {
-                    model,
-                    prompt_tokens,
-                    completion_tokens,
-                    total_tokens,
-                    cost,
+                |(model, prompt_tokens, completion_tokens, total_tokens, cost)| {
+                    ModelUsage::new(model, prompt_tokens, completion_tokens, total_tokens, cost)
                 },
             ),
             0..3,
         )),
         prop::option::of(finite()),
     )
-        .prop_map(|(usages, total_cost)| ModelUsageSummary { usages, total_cost })
+        .prop_map(|(usages, total_cost)| {
+            let mut summary = ModelUsageSummary::default();
+            summary.usages = usages;
+            summary.total_cost = total_cost;
+            summary
+        })
 }
 
 fn tool_call() -> impl Strategy<Value = ToolCall> {
-    (text(), text(), text(), text()).prop_map(|(id, kind, name, arguments)| ToolCall {
-        id,
-        kind,
-        function: FunctionCall { name, arguments },
+    (text(), text(), text(), text()).prop_map(|(id, kind, name, arguments)| {
+        let mut call = ToolCall::new(id, FunctionCall::new(name, arguments));
+        call.kind = kind;
+        call
     })
 }
 
@@ -314,12 +315,13 @@ fn any_event() -> impl Strategy<Value = Event> {
     let message = || (uuid(), text(), text(), text());
     prop_oneof![
         (uuid(), prop::collection::vec(text(), 0..4), text(), text()).prop_map(
-            |(uuid, objects, sep, end)| Event::Print(PrintEvent {
-                uuid,
-                objects,
-                sep,
-                end
-            })
+            |(uuid, objects, sep, end)| {
+                let mut print = PrintEvent::new(objects);
+                print.uuid = uuid;
+                print.sep = sep;
+                print.end = end;
+                Event::Print(print)
+            }
         ),
         (uuid(), text(), prop::option::of(text())).prop_map(|(uuid, content, sender)| {
             // `recipient` is not in the JSON: only what round-trips.
@@ -331,13 +333,10 @@ fn any_event() -> impl Strategy<Value = Event> {
             event
         }),
         (message(), any::<bool>()).prop_map(|((uuid, content, sender, recipient), streamed)| {
-            Event::Text(TextEvent {
-                uuid,
-                content,
-                sender,
-                recipient,
-                streamed,
-            })
+            let mut text = TextEvent::new(content, sender, recipient);
+            text.uuid = uuid;
+            text.streamed = streamed;
+            Event::Text(text)
         }),
         (
             uuid(),
@@ -348,14 +347,11 @@ fn any_event() -> impl Strategy<Value = Event> {
             prop::collection::vec(tool_call(), 0..3)
         )
             .prop_map(|(uuid, content, sender, recipient, role, tool_calls)| {
-                Event::ToolCall(ToolCallEvent {
-                    uuid,
-                    content,
-                    sender,
-                    recipient,
-                    role,
-                    tool_calls,
-                })
+                let mut call = ToolCallEvent::new(tool_calls, sender, recipient);
+                call.uuid = uuid;
+                call.content = content;
+                call.role = role;
+                Event::ToolCall(call)
             }),
         (
             message(),
@@ -363,45 +359,35 @@ fn any_event() -> impl Strategy<Value = Event> {
             prop::collection::vec((text(), text(), text()), 0..3)
         )
             .prop_map(|((uuid, content, sender, recipient), role, responses)| {
-                Event::ToolResponse(ToolResponseEvent {
-                    uuid,
-                    content,
-                    sender,
-                    recipient,
-                    role,
-                    tool_responses: responses
-                        .into_iter()
-                        .map(|(tool_call_id, role, content)| ToolResponse {
-                            tool_call_id,
-                            role,
-                            content,
-                        })
-                        .collect(),
-                })
+                let tool_responses = responses
+                    .into_iter()
+                    .map(|(tool_call_id, role, content)| {
+                        let mut response = ToolResponse::new(tool_call_id, content);
+                        response.role = role;
+                        response
+                    })
+                    .collect();
+                let mut response = ToolResponseEvent::new(tool_responses, sender, recipient);
+                response.uuid = uuid;
+                response.content = content;
+                response.role = role;
+                Event::ToolResponse(response)
             }),
         message().prop_map(|(uuid, human_input_mode, sender, recipient)| {
-            Event::UsingAutoReply(UsingAutoReplyEvent {
-                uuid,
-                human_input_mode,
-                sender,
-                recipient,
-            })
+            let mut auto_reply = UsingAutoReplyEvent::new(human_input_mode, sender, recipient);
+            auto_reply.uuid = uuid;
+            Event::UsingAutoReply(auto_reply)
         }),
         message().prop_map(|(uuid, no_human_input_msg, sender, recipient)| {
-            Event::TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent {
-                uuid,
-                no_human_input_msg,
-                sender,
-                recipient,
-            })
+            let mut no_input =
+                TerminationAndHumanReplyNoInputEvent::new(no_human_input_msg, sender, recipient);
+            no_input.uuid = uuid;
+            Event::TerminationAndHumanReplyNoInput(no_input)
         }),
         message().prop_map(|(uuid, termination_reason, sender, recipient)| {
-            Event::Termination(TerminationEvent {
-                uuid,
-                termination_reason,
-                sender,
-                recipient,
-            })
+            let mut termination = TerminationEvent::new(termination_reason, sender, recipient);
+            termination.uuid = uuid;
+            Event::Termination(termination)
         }),
         (
             uuid(),
@@ -411,13 +397,11 @@ fn any_event() -> impl Strategy<Value = Event> {
             text()
         )
             .prop_map(|(uuid, func_name, call_id, arguments, recipient)| {
-                Event::ExecuteFunction(ExecuteFunctionEvent {
-                    uuid,
-                    func_name,
-                    call_id,
-                    arguments,
-                    recipient,
-                })
+                let mut execute = ExecuteFunctionEvent::new(func_name, recipient);
+                execute.uuid = uuid;
+                execute.call_id = call_id;
+                execute.arguments = arguments;
+                Event::ExecuteFunction(execute)
             }),
         (
             uuid(),
@@ -430,15 +414,12 @@ fn any_event() -> impl Strategy<Value = Event> {
         )
             .prop_map(
                 |(uuid, func_name, call_id, arguments, content, recipient, is_exec_success)| {
-                    Event::ExecutedFunction(ExecutedFunctionEvent {
-                        uuid,
-                        func_name,
-                        call_id,
-                        arguments,
-                        content,
-                        recipient,
-                        is_exec_success,
-                    })
+                    let mut executed =
+                        ExecutedFunctionEvent::new(func_name, content, recipient, is_exec_success);
+                    executed.uuid = uuid;
+                    executed.call_id = call_id;
+                    executed.arguments = arguments;
+                    Event::ExecutedFunction(executed)
                 }
             ),
         (
@@ -447,24 +428,27 @@ fn any_event() -> impl Strategy<Value = Event> {
             usage_summary(),
             prop::sample::select(vec![UsageMode::Both, UsageMode::Total, UsageMode::Actual])
         )
-            .prop_map(|(uuid, actual, total, mode)| Event::UsageSummary(
-                UsageSummaryEvent {
-                    uuid,
-                    actual,
-                    total,
-                    mode
-                }
-            )),
-        (uuid(), text(), any::<bool>()).prop_map(|(uuid, prompt, password)| Event::InputRequest(
-            InputRequestEvent {
-                uuid,
-                prompt,
-                password
-            }
-        )),
-        (uuid(), text())
-            .prop_map(|(uuid, value)| Event::InputResponse(InputResponseEvent { uuid, value })),
-        (uuid(), text()).prop_map(|(uuid, error)| Event::Error(ErrorEvent { uuid, error })),
+            .prop_map(|(uuid, actual, total, mode)| {
+                let mut usage = UsageSummaryEvent::new(actual, total);
+                usage.uuid = uuid;
+                usage.mode = mode;
+                Event::UsageSummary(usage)
+            }),
+        (uuid(), text(), any::<bool>()).prop_map(|(uuid, prompt, password)| {
+            let mut request = InputRequestEvent::new(prompt, password);
+            request.uuid = uuid;
+            Event::InputRequest(request)
+        }),
+        (uuid(), text()).prop_map(|(uuid, value)| {
+            let mut response = InputResponseEvent::new(value);
+            response.uuid = uuid;
+            Event::InputResponse(response)
+        }),
+        (uuid(), text()).prop_map(|(uuid, error)| {
+            let mut error = ErrorEvent::new(error);
+            error.uuid = uuid;
+            Event::Error(error)
+        }),
         (
             uuid(),
             text(),
@@ -473,13 +457,12 @@ fn any_event() -> impl Strategy<Value = Event> {
             prop::option::of(text())
         )
             .prop_map(|(uuid, summary, history, cost, last_speaker)| {
-                Event::RunCompletion(RunCompletionEvent {
-                    uuid,
-                    summary,
-                    history,
-                    cost,
-                    last_speaker,
-                })
+                let mut completion = RunCompletionEvent::new(summary);
+                completion.uuid = uuid;
+                completion.history = history;
+                completion.cost = cost;
+                completion.last_speaker = last_speaker;
+                Event::RunCompletion(completion)
             }),
     ]
 }

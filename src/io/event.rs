@@ -68,6 +68,7 @@ pub enum Event {
 
 /// Content of an [`Event::Print`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PrintEvent {
     /// Event id.
     #[serde(default)]
@@ -82,6 +83,23 @@ pub struct PrintEvent {
     pub end: String,
 }
 
+impl PrintEvent {
+    /// A `print` of `objects`, separated by a space and followed by a newline
+    /// (Python's defaults; set `sep` and `end` to change them).
+    pub fn new<I, S>(objects: I) -> PrintEvent
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        PrintEvent {
+            uuid: Uuid::new_v4(),
+            objects: objects.into_iter().map(Into::into).collect(),
+            sep: space(),
+            end: newline(),
+        }
+    }
+}
+
 fn space() -> String {
     " ".to_owned()
 }
@@ -92,6 +110,7 @@ fn newline() -> String {
 
 /// Content of an [`Event::Stream`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StreamEvent {
     /// Event id.
     #[serde(default)]
@@ -110,8 +129,22 @@ pub struct StreamEvent {
     pub recipient: Option<String>,
 }
 
+impl StreamEvent {
+    /// A fragment of a reply whose agent is not named (set `sender`, and
+    /// `recipient` on a reply's first fragment, to name them).
+    pub fn new(content: impl Into<String>) -> StreamEvent {
+        StreamEvent {
+            uuid: Uuid::new_v4(),
+            content: content.into(),
+            sender: None,
+            recipient: None,
+        }
+    }
+}
+
 /// Content of an [`Event::Text`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextEvent {
     /// Event id.
     #[serde(default)]
@@ -129,12 +162,30 @@ pub struct TextEvent {
     pub streamed: bool,
 }
 
+impl TextEvent {
+    /// A message from `sender` to `recipient`, not streamed.
+    pub fn new(
+        content: impl Into<String>,
+        sender: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> TextEvent {
+        TextEvent {
+            uuid: Uuid::new_v4(),
+            content: content.into(),
+            sender: sender.into(),
+            recipient: recipient.into(),
+            streamed: false,
+        }
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
 
 /// One tool call a model asked for, in OpenAI's shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolCall {
     /// The call's id; tool responses refer to it.
     #[serde(default)]
@@ -146,12 +197,24 @@ pub struct ToolCall {
     pub function: FunctionCall,
 }
 
+impl ToolCall {
+    /// A call of `function` with the id `id`, of kind `"function"`.
+    pub fn new(id: impl Into<String>, function: FunctionCall) -> ToolCall {
+        ToolCall {
+            id: id.into(),
+            kind: "function".to_owned(),
+            function,
+        }
+    }
+}
+
 fn function() -> String {
     "function".to_owned()
 }
 
 /// The function part of a [`ToolCall`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunctionCall {
     /// The tool's name.
     #[serde(default)]
@@ -161,8 +224,19 @@ pub struct FunctionCall {
     pub arguments: String,
 }
 
+impl FunctionCall {
+    /// A call of the tool `name` with `arguments`, JSON text as the model wrote it.
+    pub fn new(name: impl Into<String>, arguments: impl Into<String>) -> FunctionCall {
+        FunctionCall {
+            name: name.into(),
+            arguments: arguments.into(),
+        }
+    }
+}
+
 /// Content of an [`Event::ToolCall`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolCallEvent {
     /// Event id.
     #[serde(default)]
@@ -181,12 +255,47 @@ pub struct ToolCallEvent {
     pub tool_calls: Vec<ToolCall>,
 }
 
+impl ToolCallEvent {
+    /// `sender` suggests `tool_calls` to `recipient`, with no text
+    /// (`content` is `None`) and the role `"assistant"`.
+    ///
+    /// ```
+    /// use agentio::io::{Event, FunctionCall, ToolCall, ToolCallEvent};
+    ///
+    /// let call = ToolCall::new("call_1", FunctionCall::new("weather", r#"{"city": "Paris"}"#));
+    /// let mut event = ToolCallEvent::new(vec![call], "chatbot", "user_proxy");
+    /// event.content = Some("Let me check.".into());
+    /// let json = serde_json::to_value(Event::from(event))?;
+    /// assert_eq!(json["type"], "tool_call");
+    /// assert_eq!(json["content"]["content"], "Let me check.");
+    /// assert_eq!(json["content"]["role"], "assistant");
+    /// assert_eq!(json["content"]["tool_calls"][0]["type"], "function");
+    /// assert_eq!(json["content"]["tool_calls"][0]["function"]["name"], "weather");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn new(
+        tool_calls: Vec<ToolCall>,
+        sender: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> ToolCallEvent {
+        ToolCallEvent {
+            uuid: Uuid::new_v4(),
+            content: None,
+            sender: sender.into(),
+            recipient: recipient.into(),
+            role: assistant(),
+            tool_calls,
+        }
+    }
+}
+
 fn assistant() -> String {
     "assistant".to_owned()
 }
 
 /// One tool's result inside an [`Event::ToolResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolResponse {
     /// The id of the [`ToolCall`] this answers.
     pub tool_call_id: String,
@@ -197,12 +306,24 @@ pub struct ToolResponse {
     pub content: String,
 }
 
+impl ToolResponse {
+    /// The result `content` of the call `tool_call_id`, with the role `"tool"`.
+    pub fn new(tool_call_id: impl Into<String>, content: impl Into<String>) -> ToolResponse {
+        ToolResponse {
+            tool_call_id: tool_call_id.into(),
+            role: tool(),
+            content: content.into(),
+        }
+    }
+}
+
 fn tool() -> String {
     "tool".to_owned()
 }
 
 /// Content of an [`Event::ToolResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolResponseEvent {
     /// Event id.
     #[serde(default)]
@@ -221,8 +342,33 @@ pub struct ToolResponseEvent {
     pub tool_responses: Vec<ToolResponse>,
 }
 
+impl ToolResponseEvent {
+    /// `sender` answers `recipient`'s calls with `tool_responses`, with the
+    /// role `"tool"` and, as `content`, the responses' content joined by a
+    /// blank line, as AG2 sends it.
+    pub fn new(
+        tool_responses: Vec<ToolResponse>,
+        sender: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> ToolResponseEvent {
+        ToolResponseEvent {
+            uuid: Uuid::new_v4(),
+            content: tool_responses
+                .iter()
+                .map(|r| r.content.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            sender: sender.into(),
+            recipient: recipient.into(),
+            role: tool(),
+            tool_responses,
+        }
+    }
+}
+
 /// Content of an [`Event::UsingAutoReply`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UsingAutoReplyEvent {
     /// Event id.
     #[serde(default)]
@@ -235,8 +381,25 @@ pub struct UsingAutoReplyEvent {
     pub recipient: String,
 }
 
+impl UsingAutoReplyEvent {
+    /// `recipient`, in `human_input_mode`, answers `sender` automatically.
+    pub fn new(
+        human_input_mode: impl Into<String>,
+        sender: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> UsingAutoReplyEvent {
+        UsingAutoReplyEvent {
+            uuid: Uuid::new_v4(),
+            human_input_mode: human_input_mode.into(),
+            sender: sender.into(),
+            recipient: recipient.into(),
+        }
+    }
+}
+
 /// Content of an [`Event::TerminationAndHumanReplyNoInput`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TerminationAndHumanReplyNoInputEvent {
     /// Event id.
     #[serde(default)]
@@ -249,8 +412,26 @@ pub struct TerminationAndHumanReplyNoInputEvent {
     pub recipient: String,
 }
 
+impl TerminationAndHumanReplyNoInputEvent {
+    /// `recipient` asked for input to answer `sender` and got none;
+    /// `no_human_input_msg` is the notice shown.
+    pub fn new(
+        no_human_input_msg: impl Into<String>,
+        sender: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> TerminationAndHumanReplyNoInputEvent {
+        TerminationAndHumanReplyNoInputEvent {
+            uuid: Uuid::new_v4(),
+            no_human_input_msg: no_human_input_msg.into(),
+            sender: sender.into(),
+            recipient: recipient.into(),
+        }
+    }
+}
+
 /// Content of an [`Event::Termination`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TerminationEvent {
     /// Event id.
     #[serde(default)]
@@ -263,8 +444,25 @@ pub struct TerminationEvent {
     pub recipient: String,
 }
 
+impl TerminationEvent {
+    /// `sender` ended the conversation with `recipient` for `termination_reason`.
+    pub fn new(
+        termination_reason: impl Into<String>,
+        sender: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> TerminationEvent {
+        TerminationEvent {
+            uuid: Uuid::new_v4(),
+            termination_reason: termination_reason.into(),
+            sender: sender.into(),
+            recipient: recipient.into(),
+        }
+    }
+}
+
 /// Content of an [`Event::ExecuteFunction`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExecuteFunctionEvent {
     /// Event id.
     #[serde(default)]
@@ -281,8 +479,23 @@ pub struct ExecuteFunctionEvent {
     pub recipient: String,
 }
 
+impl ExecuteFunctionEvent {
+    /// `recipient` is about to run the tool `func_name`, with no call id and
+    /// `null` arguments (set `call_id` and `arguments` to give them).
+    pub fn new(func_name: impl Into<String>, recipient: impl Into<String>) -> ExecuteFunctionEvent {
+        ExecuteFunctionEvent {
+            uuid: Uuid::new_v4(),
+            func_name: func_name.into(),
+            call_id: None,
+            arguments: Value::Null,
+            recipient: recipient.into(),
+        }
+    }
+}
+
 /// Content of an [`Event::ExecutedFunction`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExecutedFunctionEvent {
     /// Event id.
     #[serde(default)]
@@ -303,8 +516,31 @@ pub struct ExecutedFunctionEvent {
     pub is_exec_success: bool,
 }
 
+impl ExecutedFunctionEvent {
+    /// `recipient` ran the tool `func_name`, which returned `content` and
+    /// succeeded if `is_exec_success`; no call id and `null` arguments (set
+    /// `call_id` and `arguments` to give them).
+    pub fn new(
+        func_name: impl Into<String>,
+        content: impl Into<String>,
+        recipient: impl Into<String>,
+        is_exec_success: bool,
+    ) -> ExecutedFunctionEvent {
+        ExecutedFunctionEvent {
+            uuid: Uuid::new_v4(),
+            func_name: func_name.into(),
+            call_id: None,
+            arguments: Value::Null,
+            content: content.into(),
+            recipient: recipient.into(),
+            is_exec_success,
+        }
+    }
+}
+
 /// Tokens and cost of one model, inside a [`ModelUsageSummary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelUsage {
     /// The model's name.
     pub model: String,
@@ -318,13 +554,45 @@ pub struct ModelUsage {
     pub cost: f64,
 }
 
+impl ModelUsage {
+    /// The tokens and cost (in dollars) of `model`.
+    pub fn new(
+        model: impl Into<String>,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        total_tokens: u64,
+        cost: f64,
+    ) -> ModelUsage {
+        ModelUsage {
+            model: model.into(),
+            prompt_tokens,
+            completion_tokens,
+            total_tokens,
+            cost,
+        }
+    }
+}
+
 /// Usage per model plus the total cost; `usages` is `None` before any call.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelUsageSummary {
     /// One entry per model, or `None` when nothing was called yet.
     pub usages: Option<Vec<ModelUsage>>,
     /// The sum of the entries' cost, or `None` when nothing was called yet.
     pub total_cost: Option<f64>,
+}
+
+impl ModelUsageSummary {
+    /// The summary of `usages`, whose `total_cost` is the sum of their cost.
+    /// The summary before any call is [`ModelUsageSummary::default`].
+    pub fn new(usages: Vec<ModelUsage>) -> ModelUsageSummary {
+        let total_cost = usages.iter().fold(0.0, |sum, u| sum + u.cost);
+        ModelUsageSummary {
+            usages: Some(usages),
+            total_cost: Some(total_cost),
+        }
+    }
 }
 
 /// Which usage an [`Event::UsageSummary`] shows.
@@ -342,6 +610,7 @@ pub enum UsageMode {
 
 /// Content of an [`Event::UsageSummary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UsageSummaryEvent {
     /// Event id.
     #[serde(default)]
@@ -355,8 +624,22 @@ pub struct UsageSummaryEvent {
     pub mode: UsageMode,
 }
 
+impl UsageSummaryEvent {
+    /// The `actual` (cached completions excluded) and `total` usage, shown in
+    /// mode [`UsageMode::Both`].
+    pub fn new(actual: ModelUsageSummary, total: ModelUsageSummary) -> UsageSummaryEvent {
+        UsageSummaryEvent {
+            uuid: Uuid::new_v4(),
+            actual,
+            total,
+            mode: UsageMode::Both,
+        }
+    }
+}
+
 /// Content of an [`Event::InputRequest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputRequestEvent {
     /// Event id.
     #[serde(default)]
@@ -369,8 +652,20 @@ pub struct InputRequestEvent {
     pub password: bool,
 }
 
+impl InputRequestEvent {
+    /// A request for input that shows `prompt` and hides the answer if `password`.
+    pub fn new(prompt: impl Into<String>, password: bool) -> InputRequestEvent {
+        InputRequestEvent {
+            uuid: Uuid::new_v4(),
+            prompt: prompt.into(),
+            password,
+        }
+    }
+}
+
 /// Content of an [`Event::InputResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputResponseEvent {
     /// Event id.
     #[serde(default)]
@@ -379,8 +674,19 @@ pub struct InputResponseEvent {
     pub value: String,
 }
 
+impl InputResponseEvent {
+    /// A human's answer, `value`.
+    pub fn new(value: impl Into<String>) -> InputResponseEvent {
+        InputResponseEvent {
+            uuid: Uuid::new_v4(),
+            value: value.into(),
+        }
+    }
+}
+
 /// Content of an [`Event::Error`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErrorEvent {
     /// Event id.
     #[serde(default)]
@@ -389,8 +695,19 @@ pub struct ErrorEvent {
     pub error: String,
 }
 
+impl ErrorEvent {
+    /// A report of `error`.
+    pub fn new(error: impl Into<String>) -> ErrorEvent {
+        ErrorEvent {
+            uuid: Uuid::new_v4(),
+            error: error.into(),
+        }
+    }
+}
+
 /// Content of an [`Event::RunCompletion`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunCompletionEvent {
     /// Event id.
     #[serde(default)]
@@ -406,6 +723,20 @@ pub struct RunCompletionEvent {
     /// The agent that spoke last, if any.
     #[serde(default)]
     pub last_speaker: Option<String>,
+}
+
+impl RunCompletionEvent {
+    /// A finished run with `summary`, an empty history, a `null` cost and no
+    /// last speaker (set `history`, `cost` and `last_speaker` to give them).
+    pub fn new(summary: impl Into<String>) -> RunCompletionEvent {
+        RunCompletionEvent {
+            uuid: Uuid::new_v4(),
+            summary: summary.into(),
+            history: Vec::new(),
+            cost: Value::Null,
+            last_speaker: None,
+        }
+    }
 }
 
 macro_rules! event_kinds {
@@ -531,7 +862,9 @@ event_kinds! {
     RunCompletion(RunCompletionEvent) => "run_completion",
 }
 
-/// Constructors for the common events, each with a fresh [`Uuid`].
+/// Constructors for the common events, each with a fresh [`Uuid`]; every
+/// event's content type also has its own `new` (e.g. [`ToolCallEvent::new`]),
+/// whose result converts into an [`Event`] with [`From`].
 impl Event {
     /// A `print` of `objects` joined by `sep`, then `end`.
     pub fn print<I, S>(objects: I, sep: &str, end: &str) -> Event
@@ -539,22 +872,15 @@ impl Event {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Event::Print(PrintEvent {
-            uuid: Uuid::new_v4(),
-            objects: objects.into_iter().map(Into::into).collect(),
-            sep: sep.to_owned(),
-            end: end.to_owned(),
-        })
+        let mut print = PrintEvent::new(objects);
+        print.sep = sep.to_owned();
+        print.end = end.to_owned();
+        Event::Print(print)
     }
 
     /// One streamed fragment of a model reply.
     pub fn stream(content: impl Into<String>) -> Event {
-        Event::Stream(StreamEvent {
-            uuid: Uuid::new_v4(),
-            content: content.into(),
-            sender: None,
-            recipient: None,
-        })
+        Event::Stream(StreamEvent::new(content))
     }
 
     /// The agent an event belongs to: who sent a message or streams a reply,
@@ -587,38 +913,22 @@ impl Event {
         sender: impl Into<String>,
         recipient: impl Into<String>,
     ) -> Event {
-        Event::Text(TextEvent {
-            uuid: Uuid::new_v4(),
-            content: content.into(),
-            sender: sender.into(),
-            recipient: recipient.into(),
-            streamed: false,
-        })
+        Event::Text(TextEvent::new(content, sender, recipient))
     }
 
     /// A request for human input.
     pub fn input_request(prompt: impl Into<String>, password: bool) -> Event {
-        Event::InputRequest(InputRequestEvent {
-            uuid: Uuid::new_v4(),
-            prompt: prompt.into(),
-            password,
-        })
+        Event::InputRequest(InputRequestEvent::new(prompt, password))
     }
 
     /// A human's answer to an input request.
     pub fn input_response(value: impl Into<String>) -> Event {
-        Event::InputResponse(InputResponseEvent {
-            uuid: Uuid::new_v4(),
-            value: value.into(),
-        })
+        Event::InputResponse(InputResponseEvent::new(value))
     }
 
     /// An error report.
     pub fn error(error: impl Into<String>) -> Event {
-        Event::Error(ErrorEvent {
-            uuid: Uuid::new_v4(),
-            error: error.into(),
-        })
+        Event::Error(ErrorEvent::new(error))
     }
 
     /// The event as one line of JSON.

@@ -3,7 +3,7 @@
 
 use agentio::io::{
     Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall, IOBuffer,
-    IOStream, ModelUsage, ModelUsageSummary, RunCompletionEvent,
+    IOStream, MissedEventsEvent, ModelUsage, ModelUsageSummary, RunCompletionEvent,
     TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolCall, ToolCallEvent, ToolResponse,
     ToolResponseEvent, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
 };
@@ -172,6 +172,10 @@ fn every_kind() -> Vec<(Event, String)> {
             },
             String::new(),
         ),
+        (
+            Event::MissedEvents(MissedEventsEvent::new(3)),
+            String::new(),
+        ),
     ]
 }
 
@@ -240,7 +244,7 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
         keys.sort();
         keys.into_iter().map(|(_, k)| k).collect()
     };
-    let expected: [&[&str]; 15] = [
+    let expected: [&[&str]; 16] = [
         &["uuid", "objects", "sep", "end"],
         &["uuid", "content"],
         &["uuid", "content", "sender", "recipient"],
@@ -278,6 +282,7 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
         &["uuid", "value"],
         &["uuid", "error"],
         &["uuid", "summary", "history", "cost", "last_speaker"],
+        &["uuid", "count"],
     ];
     for ((event, _), want) in every_kind().iter().zip(expected) {
         assert_eq!(fields(event), want, "{}", event.kind());

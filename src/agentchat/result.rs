@@ -96,7 +96,8 @@ impl UsageLog {
             entry.total_tokens += call.usage.total_tokens;
             entry.cost += call.cost;
         }
-        let total_cost = usages.iter().map(|u| u.cost).sum();
+        // From +0.0: an empty f64 sum is -0.0, which would print as such.
+        let total_cost = usages.iter().fold(0.0, |sum, u| sum + u.cost);
         ModelUsageSummary {
             usages: Some(usages),
             total_cost: Some(total_cost),

@@ -64,6 +64,9 @@ pub enum Event {
     Error(ErrorEvent),
     /// A run finished: its summary, history, cost and last speaker.
     RunCompletion(RunCompletionEvent),
+    /// A resuming client cannot have some frames of its session: they were
+    /// evicted from the replay buffer (agentio's; the count it missed).
+    MissedEvents(MissedEventsEvent),
 }
 
 /// Content of an [`Event::Print`].
@@ -739,6 +742,27 @@ impl RunCompletionEvent {
     }
 }
 
+/// Content of an [`Event::MissedEvents`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MissedEventsEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// How many frames the client will not get.
+    pub count: u64,
+}
+
+impl MissedEventsEvent {
+    /// `count` frames missed.
+    pub fn new(count: u64) -> MissedEventsEvent {
+        MissedEventsEvent {
+            uuid: Uuid::new_v4(),
+            count,
+        }
+    }
+}
+
 macro_rules! event_kinds {
     ($($variant:ident($content:ident) => $name:literal),* $(,)?) => {
         /// The kind of an [`Event`]: its `type` in JSON (`"text"`, `"stream"`, …).
@@ -860,6 +884,7 @@ event_kinds! {
     InputResponse(InputResponseEvent) => "input_response",
     Error(ErrorEvent) => "error",
     RunCompletion(RunCompletionEvent) => "run_completion",
+    MissedEvents(MissedEventsEvent) => "missed_events",
 }
 
 /// Constructors for the common events, each with a fresh [`Uuid`]; every
@@ -903,7 +928,8 @@ impl Event {
             | Event::InputRequest(_)
             | Event::InputResponse(_)
             | Event::Error(_)
-            | Event::RunCompletion(_) => None,
+            | Event::RunCompletion(_)
+            | Event::MissedEvents(_) => None,
         }
     }
 

@@ -35,10 +35,10 @@ pub use default::{
 };
 pub use event::{
     ErrorEvent, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
-    InputRequestEvent, InputResponseEvent, ModelUsage, ModelUsageSummary, PrintEvent,
-    RunCompletionEvent, StreamEvent, TerminationAndHumanReplyNoInputEvent, TerminationEvent,
-    TextEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent, UnknownEventKind,
-    UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
+    InputRequestEvent, InputResponseEvent, MissedEventsEvent, ModelUsage, ModelUsageSummary,
+    PrintEvent, RunCompletionEvent, StreamEvent, TerminationAndHumanReplyNoInputEvent,
+    TerminationEvent, TextEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent,
+    UnknownEventKind, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
 };
 pub use filter::{Filter, Filtered};
 pub use json_lines::JsonLines;

@@ -149,7 +149,8 @@ impl Event {
             | Event::ExecutedFunction(_)
             | Event::InputRequest(_)
             | Event::InputResponse(_)
-            | Event::RunCompletion(_) => {}
+            | Event::RunCompletion(_)
+            | Event::MissedEvents(_) => {}
         }
         parts
     }

@@ -60,6 +60,9 @@ pub struct ServerConfig {
     pub(crate) idle_timeout: Duration,
     pub(crate) write_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) detach_grace: Duration,
+    pub(crate) session_replay_bytes: usize,
+    pub(crate) max_sessions: usize,
     pub(crate) page: Option<Arc<str>>,
     pub(crate) health_path: Option<Arc<str>>,
     pub(crate) trusted_proxies: Vec<IpAddr>,
@@ -79,6 +82,9 @@ impl fmt::Debug for ServerConfig {
             .field("idle_timeout", &self.idle_timeout)
             .field("write_timeout", &self.write_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("detach_grace", &self.detach_grace)
+            .field("session_replay_bytes", &self.session_replay_bytes)
+            .field("max_sessions", &self.max_sessions)
             .field("page", &self.page.as_ref().map(|p| p.len()))
             .field("health_path", &self.health_path)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -111,6 +117,9 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(2),
+            detach_grace: Duration::from_secs(60),
+            session_replay_bytes: 1 << 20,
+            max_sessions: 1024,
             page: None,
             health_path: Some("/healthz".into()),
             trusted_proxies: Vec::new(),
@@ -169,6 +178,31 @@ impl ServerConfig {
     /// How long stopping waits for connections to end before closing them.
     pub fn shutdown_grace(mut self, grace: Duration) -> ServerConfig {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// How long a session's chat goes on with no client attached, waiting
+    /// for one to resume (`?session=ID&after=N`), before it is stopped (its
+    /// model stream dropped) and the session forgotten (default 60 s).
+    /// Clients that ask `on_disconnect=cancel` get none.
+    pub fn detach_grace(mut self, grace: Duration) -> ServerConfig {
+        self.detach_grace = grace;
+        self
+    }
+
+    /// How many bytes of its most recent frames a session keeps for a
+    /// resume (default 1 MiB, about 20 turns of the notebook chat). Older
+    /// frames are evicted: a resume that needs them gets a `missed_events`
+    /// event first (events mode) or 410 (text mode).
+    pub fn session_replay_bytes(mut self, bytes: usize) -> ServerConfig {
+        self.session_replay_bytes = bytes;
+        self
+    }
+
+    /// The most sessions live at once, attached or not (default 1,024);
+    /// a new session beyond it is refused with 503.
+    pub fn max_sessions(mut self, sessions: usize) -> ServerConfig {
+        self.max_sessions = sessions;
         self
     }
 
@@ -297,6 +331,21 @@ impl<'a> ServerSettings<'a> {
     /// See [`ServerConfig::shutdown_grace`].
     pub fn shutdown_grace(&self) -> Duration {
         self.0.shutdown_grace
+    }
+
+    /// See [`ServerConfig::detach_grace`].
+    pub fn detach_grace(&self) -> Duration {
+        self.0.detach_grace
+    }
+
+    /// See [`ServerConfig::session_replay_bytes`].
+    pub fn session_replay_bytes(&self) -> usize {
+        self.0.session_replay_bytes
+    }
+
+    /// See [`ServerConfig::max_sessions`].
+    pub fn max_sessions(&self) -> usize {
+        self.0.max_sessions
     }
 
     /// The page's HTML, if one is served (see [`ServerConfig::page`]).

@@ -10,6 +10,7 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::websockets::link::Link;
+use crate::io::websockets::session::Session;
 use crate::io::websockets::{Request, ServerConfig, Transport};
 use crate::io::{Event, EventKind, Filter, IOStream, joined};
 use crate::{Error, Result};
@@ -38,13 +39,24 @@ use crate::{Error, Result};
 /// `input`; a client that has gone makes the next output fail with
 /// [`Error::ConnectionClosed`], so the work for it stops.
 pub struct IOWebsockets {
-    inner: Mutex<Link>,
+    target: Target,
     request: Request,
     events: bool,
     filter: Filter,
     input_timeout: Option<Duration>,
     idle_timeout: Duration,
     stopping: Arc<AtomicBool>,
+}
+
+/// Where the stream's frames go.
+// One per connection, inside an `Arc`: boxing the link would only add an
+// indirection to every frame.
+#[allow(clippy::large_enum_variant)]
+enum Target {
+    /// The one client of a connection without a session.
+    Link(Mutex<Link>),
+    /// A session: numbered, kept, written to whichever clients are attached.
+    Session(Arc<Session>),
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -70,7 +82,26 @@ impl IOWebsockets {
         IOWebsockets {
             events: request.wants_events(),
             filter,
-            inner: Mutex::new(Link::new(ws, tcp, config.write_timeout)),
+            target: Target::Link(Mutex::new(Link::new(ws, tcp, config.write_timeout))),
+            request,
+            input_timeout: config.input_timeout,
+            idle_timeout: config.idle_timeout,
+            stopping,
+        }
+    }
+
+    /// A session's stream: the request that opened the session, and the
+    /// timeouts of `config`; its clients attach to `session`.
+    pub(crate) fn session(
+        session: Arc<Session>,
+        request: Request,
+        config: &ServerConfig,
+        stopping: Arc<AtomicBool>,
+    ) -> IOWebsockets {
+        IOWebsockets {
+            events: session.events,
+            filter: session.filter.clone(),
+            target: Target::Session(session),
             request,
             input_timeout: config.input_timeout,
             idle_timeout: config.idle_timeout,
@@ -94,17 +125,17 @@ impl IOWebsockets {
         &self.filter
     }
 
-    fn lock(&self) -> MutexGuard<'_, Link> {
-        // A panic while holding the lock leaves at worst a half-written frame,
-        // after which the connection fails on its own; keep going.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Sends one text frame, after taking in what the client sent meanwhile.
+    /// Sends one text frame: to the client, after taking in what it sent
+    /// meanwhile, or to the session.
     fn output(&self, text: String) -> Result<()> {
-        let mut inner = self.lock();
-        self.ready(&mut inner)?;
-        inner.write(text)
+        match &self.target {
+            Target::Link(link) => {
+                let mut inner = lock(link);
+                self.ready(&mut inner)?;
+                inner.write(text)
+            }
+            Target::Session(session) => session.publish(text),
+        }
     }
 
     /// Checks that output may go on: server running, client there, no cancel.
@@ -127,8 +158,15 @@ impl IOWebsockets {
     /// client's, so the close is clean on both sides.
     pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) {
         let error = error.map(|e| self.error_frame(&e));
-        let stopping = self.stopping.load(Ordering::SeqCst);
-        self.lock().close(code, reason, error, stopping);
+        match &self.target {
+            Target::Link(link) => {
+                let stopping = self.stopping.load(Ordering::SeqCst);
+                lock(link).close(code, reason, error, stopping);
+            }
+            Target::Session(session) => {
+                session.end(code, reason, error);
+            }
+        }
     }
 
     /// How an error is shown to this client: an `error` event or a line.
@@ -154,7 +192,18 @@ impl IOStream for IOWebsockets {
     }
 
     fn input(&self, prompt: &str, password: bool) -> Result<String> {
-        let mut inner = self.lock();
+        let link = match &self.target {
+            Target::Link(link) => link,
+            Target::Session(session) => {
+                let frame = if self.events {
+                    Some(Event::input_request(prompt, password).to_json())
+                } else {
+                    (!prompt.is_empty()).then(|| prompt.to_owned())
+                };
+                return session.input(frame);
+            }
+        };
+        let mut inner = lock(link);
         self.ready(&mut inner)?;
         if self.events {
             inner.write(Event::input_request(prompt, password).to_json())?;
@@ -234,4 +283,10 @@ impl IOStream for IOWebsockets {
         }
         Ok(())
     }
+}
+
+fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
+    // A panic while holding the lock leaves at worst a half-written frame,
+    // after which the connection fails on its own; keep going.
+    link.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
+use tungstenite::{Message, Utf8Bytes, WebSocket};
 
 use crate::io::Event;
 use crate::io::websockets::Transport;
@@ -72,28 +72,29 @@ impl Link {
 
     /// Ends the link with a close frame (after `error_frame`, if any) and
     /// waits briefly for the client's, so the close is clean on both sides.
-    /// `stopping`: the server is shutting down.
+    /// `stopping`: the server is shutting down. Returns whether the closing
+    /// handshake completed: the client has every frame written before.
     pub(crate) fn close(
         &mut self,
         code: CloseCode,
         reason: &str,
         error_frame: Option<String>,
         stopping: bool,
-    ) {
+    ) -> bool {
         if !self.ws.can_write() {
             if self.state == State::ClosedByPeer {
                 // The client closed first; tungstenite queued the echo, which
                 // goes out on the next read or flush: send it, completing the
                 // closing handshake instead of dropping the socket.
                 let _ = self.tcp.set_nonblocking(false);
-                let _ = self.ws.flush();
+                return self.ws.flush().is_ok();
             } else if stopping {
                 // Shutdown woke a blocked read by closing the socket's read
                 // side, which ends tungstenite's session; the write side is
                 // still open, so the client still learns why.
                 self.raw_close(code, reason);
             }
-            return;
+            return false;
         }
         let _ = self.tcp.set_nonblocking(false);
         if let Some(frame) = error_frame.filter(|_| self.is_open()) {
@@ -105,13 +106,18 @@ impl Link {
         }));
         let _ = self.tcp.set_read_timeout(Some(Duration::from_secs(1)));
         let deadline = Instant::now() + Duration::from_secs(1);
+        let mut echoed = false;
         while Instant::now() < deadline {
             match self.ws.read() {
                 Ok(_) => continue,
-                Err(_) => break,
+                Err(e) => {
+                    echoed = matches!(e, tungstenite::Error::ConnectionClosed);
+                    break;
+                }
             }
         }
         self.end();
+        echoed
     }
 
     pub(crate) fn is_open(&self) -> bool {
@@ -159,7 +165,13 @@ impl Link {
     /// client that stopped reading; past it the connection is given up, so
     /// what is held for it stays one frame, and the chat ends.
     pub(crate) fn write(&mut self, text: String) -> Result<()> {
-        match self.ws.send(Message::text(text)) {
+        self.write_frame(Utf8Bytes::from(text))
+    }
+
+    /// Writes one frame that may also go to other clients (its bytes are
+    /// shared, not copied), as [`write`](Link::write) does.
+    pub(crate) fn write_frame(&mut self, frame: Utf8Bytes) -> Result<()> {
+        match self.ws.send(Message::Text(frame)) {
             Ok(()) => Ok(()),
             Err(tungstenite::Error::Io(e))
                 if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>

@@ -14,6 +14,7 @@ mod link;
 mod routes;
 mod serve;
 mod server;
+mod session;
 mod shared;
 mod transport;
 

@@ -6,19 +6,22 @@
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
-use crate::io;
 use crate::io::websockets::handshake::{accept, read_request};
+use crate::io::websockets::link::Link;
 use crate::io::websockets::routes::{self, Route};
+use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::{IOWebsockets, TcpSocket, Transport};
+use crate::io::websockets::{Refusal, Request};
+use crate::io::{self, Filter};
 
 /// What `on_connect` may be: a function of the connection's stream that
 /// returns `Ok(())` or an error to report to the client.
@@ -66,17 +69,38 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             return;
         }
     };
-    // Counted from before the 101, so a drain that starts once the client
-    // is connected waits for its chat.
-    let slot = ChatSlot::take(shared);
-    if accept(t, key, &request).is_err() {
-        return;
-    }
+    let asked = match SessionRequest::of(&request) {
+        Ok(asked) => asked,
+        Err(refusal) => {
+            routes::refuse(t, &refusal);
+            return;
+        }
+    };
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
         .read_buffer_size(READ_BUFFER);
-    let ws = WebSocket::from_partially_read(transport, rest, Role::Server, Some(ws_config));
+    let key = key.to_owned();
+    let upgrade = move |mut transport: Box<dyn Transport>, request: &Request| {
+        accept(&mut transport, &key, request).ok()?;
+        Some(WebSocket::from_partially_read(
+            transport,
+            rest,
+            Role::Server,
+            Some(ws_config),
+        ))
+    };
+    if let Some(asked) = asked {
+        return serve_session(
+            transport, upgrade, stream, request, filter, asked, shared, on_connect,
+        );
+    }
+    // Counted from before the 101, so a drain that starts once the client
+    // is connected waits for its chat.
+    let slot = ChatSlot::take(shared);
+    let Some(ws) = upgrade(transport, &request) else {
+        return;
+    };
     let ws = Arc::new(IOWebsockets::new(
         ws,
         stream,
@@ -92,6 +116,14 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
     // last chat is over, and this chat ended on its own.
     let stopping = shared.stopping.load(Ordering::SeqCst);
     drop(slot); // the chat is over; what is left is the close handshake
+    close(&ws, outcome, stopping);
+}
+
+/// What `on_connect` did, as `catch_unwind` reports it.
+type Outcome = std::thread::Result<std::result::Result<(), String>>;
+
+/// Closes `ws` with the code that says how its chat ended.
+fn close(ws: &IOWebsockets, outcome: Outcome, stopping: bool) {
     match outcome {
         Ok(Ok(())) if stopping => ws.close(CloseCode::Away, "server shutting down", None),
         Ok(Ok(())) => ws.close(CloseCode::Normal, "", None),
@@ -106,6 +138,174 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             );
         }
     }
+}
+
+/// A client that names a session: a new session runs its chat here, with a
+/// reader for this client beside it; a resume or a second client attaches
+/// to the live session, and this thread reads its frames until it goes.
+#[allow(clippy::too_many_arguments)]
+fn serve_session(
+    mut transport: Box<dyn Transport>,
+    upgrade: impl FnOnce(Box<dyn Transport>, &Request) -> Option<WebSocket<Box<dyn Transport>>>,
+    stream: Arc<TcpStream>,
+    request: Request,
+    filter: Filter,
+    asked: SessionRequest,
+    shared: &Shared,
+    on_connect: &OnConnect,
+) {
+    let config = &shared.config;
+    let t = &mut transport;
+    let events = request.wants_events();
+    let opened = match asked.after {
+        // A resume: the session must be live.
+        Some(_) => match shared.sessions.get(&asked.id) {
+            Some(session) => Ok(Opened::Existing(session)),
+            None => Err(Refusal::new(
+                410,
+                "no such session (any more): start a new one\n",
+            )),
+        },
+        None => shared.sessions.open(&asked.id, || {
+            Session::new(
+                asked.id.clone(),
+                SessionConfig {
+                    events,
+                    filter: filter.clone(),
+                    on_disconnect: asked.on_disconnect,
+                    grace: config.detach_grace,
+                    replay_bytes: config.session_replay_bytes,
+                    input_timeout: config.input_timeout,
+                    stopping: shared.stopping.clone(),
+                },
+            )
+        }),
+    };
+    let session = match opened {
+        Err(refusal) => return routes::refuse(t, &refusal),
+        Ok(Opened::Existing(session)) => session,
+        Ok(Opened::New(session)) => {
+            return run_session(
+                transport, upgrade, stream, request, session, shared, on_connect,
+            );
+        }
+    };
+    // Joining or resuming: same mode and filter, and the frames it needs.
+    if session.events != events || session.filter != filter {
+        let why = "this session has another mode or filter: resume it as it was opened\n";
+        return routes::refuse(t, &Refusal::new(409, why));
+    }
+    let after = asked.after.unwrap_or(0);
+    match session.missing(after) {
+        None => {
+            let why = "after: more frames than this session has sent\n";
+            return routes::refuse(t, &Refusal::new(400, why));
+        }
+        Some(missed) if missed > 0 && !events => {
+            let why = "frames after `after` are no longer kept: start a new session\n";
+            return routes::refuse(t, &Refusal::new(410, why));
+        }
+        Some(_) => {}
+    }
+    let Some(ws) = upgrade(transport, &request) else {
+        return;
+    };
+    let link = Arc::new(Mutex::new(Link::new(
+        ws,
+        stream.clone(),
+        config.write_timeout,
+    )));
+    match session.attach(link.clone(), after) {
+        Ok(true) => read_client(&session, &link, &stream, config.idle_timeout),
+        Ok(false) => {} // the chat was over: the client got its end
+        Err(_) => {
+            let stopping = shared.stopping.load(Ordering::SeqCst);
+            link_lock(&link).close(CloseCode::Away, "", None, stopping);
+        }
+    }
+}
+
+/// A new session: its chat runs on this thread, as a connection's does,
+/// while a scoped thread reads this first client; the session is forgotten
+/// when the chat ends.
+fn run_session(
+    transport: Box<dyn Transport>,
+    upgrade: impl FnOnce(Box<dyn Transport>, &Request) -> Option<WebSocket<Box<dyn Transport>>>,
+    stream: Arc<TcpStream>,
+    request: Request,
+    session: Arc<Session>,
+    shared: &Shared,
+    on_connect: &OnConnect,
+) {
+    let config = &shared.config;
+    let slot = ChatSlot::take(shared);
+    let Some(ws) = upgrade(transport, &request) else {
+        shared.sessions.remove(&session);
+        return;
+    };
+    let link = Arc::new(Mutex::new(Link::new(
+        ws,
+        stream.clone(),
+        config.write_timeout,
+    )));
+    let ws = Arc::new(IOWebsockets::session(
+        session.clone(),
+        request,
+        config,
+        shared.stopping.clone(),
+    ));
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("agentio-ws-reader".into())
+            .spawn_scoped(scope, || {
+                read_client(&session, &link, &stream, config.idle_timeout)
+            });
+        let outcome: Outcome = match (reader, session.attach(link.clone(), 0)) {
+            (Ok(_), Ok(_)) => io::with_default(ws.clone(), || {
+                catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
+            }),
+            (Err(e), _) => Ok(Err(format!("cannot start the session's reader: {e}"))),
+            (_, Err(e)) => Ok(Err(e.to_string())),
+        };
+        let stopping = shared.stopping.load(Ordering::SeqCst);
+        drop(slot);
+        // A client that was away when the chat ended may still resume
+        // for the end, within the grace; otherwise the session goes now.
+        if !end_session(&session, outcome, stopping) {
+            shared.sessions.remove(&session);
+        }
+        // Wakes this client's reader, if the client is still here.
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+/// Ends a session's chat with the close code that says how it ended (as
+/// [`close`] does for a connection); true when a client may still come back
+/// for the end.
+fn end_session(session: &Session, outcome: Outcome, stopping: bool) -> bool {
+    let error_frame = |e: &str| {
+        if session.events {
+            crate::io::Event::error(e).to_json()
+        } else {
+            format!("Error: {e}\n")
+        }
+    };
+    let away = (CloseCode::Away, "server shutting down");
+    match outcome {
+        Ok(Ok(())) if stopping => session.end(away.0, away.1, None),
+        Ok(Ok(())) => session.end(CloseCode::Normal, "", None),
+        Ok(Err(e)) if stopping => session.end(away.0, away.1, Some(error_frame(&e))),
+        Ok(Err(e)) => session.end(CloseCode::Error, "on_connect failed", Some(error_frame(&e))),
+        Err(panic) => {
+            let detail = crate::error::panic_message(panic.as_ref());
+            let frame = error_frame(&format!("on_connect panicked: {detail}"));
+            session.end(CloseCode::Error, "on_connect panicked", Some(frame))
+        }
+    }
+}
+
+fn link_lock(link: &Mutex<Link>) -> std::sync::MutexGuard<'_, Link> {
+    link.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A reader whose reads all end by one deadline: a socket's read timeout

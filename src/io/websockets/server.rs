@@ -153,6 +153,12 @@ impl WebsocketServer {
         self.shared.live().len()
     }
 
+    /// How many sessions are live (`?session=`), attached or waiting for
+    /// their client.
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
     /// How many chats are running (connections inside `on_connect`).
     pub fn chats(&self) -> usize {
         self.shared.chats.load(Ordering::SeqCst)

@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::io::websockets::ServerConfig;
+use crate::io::websockets::session::Sessions;
 
 /// What the accept loop and the connections share with the handle.
 pub(super) struct Shared {
@@ -22,6 +23,8 @@ pub(super) struct Shared {
     /// Chats in `on_connect` now, and chats ended so far.
     pub(super) chats: AtomicUsize,
     pub(super) chats_ended: AtomicUsize,
+    /// Sessions by id: chats that outlive their connections.
+    pub(super) sessions: Sessions,
     /// Live connections: a handle on each socket, to close it on shutdown.
     live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -37,6 +40,7 @@ impl Shared {
     pub(super) fn new(config: ServerConfig) -> Shared {
         let (ended, ended_rx) = mpsc::sync_channel(1);
         Shared {
+            sessions: Sessions::new(config.max_sessions),
             config,
             stopping: Arc::new(AtomicBool::new(false)),
             draining: AtomicBool::new(false),

@@ -1,0 +1,283 @@
+//! Sessions: a chat that outlives its connection. The chat's thread writes
+//! every frame to the session, which numbers it, keeps the recent ones for a
+//! resume and writes it to each attached client; clients come and go.
+
+mod id;
+mod log;
+mod reader;
+mod registry;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use tungstenite::Utf8Bytes;
+use tungstenite::protocol::frame::coding::CloseCode;
+
+pub(crate) use id::SessionId;
+pub(crate) use log::FrameLog;
+pub(crate) use reader::read_client;
+pub(crate) use registry::{Opened, SessionRequest, Sessions};
+
+use crate::io::websockets::link::Link;
+use crate::io::{Event, Filter, MissedEventsEvent};
+use crate::{Error, Result};
+
+/// What happens to a session's chat when its last client goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnDisconnect {
+    /// The chat goes on for the detach grace; its frames wait for a resume.
+    Continue,
+    /// The chat stops at its next output, as a connection without a session.
+    Cancel,
+}
+
+/// Answers waiting for `input`, at most: a client flooding answers is
+/// told so, and nothing grows without bound.
+const MAX_PENDING_ANSWERS: usize = 64;
+
+/// How often a chat waiting for input looks at the clock (grace, cancel).
+const INPUT_TICK: Duration = Duration::from_millis(200);
+
+/// One session: its mode and filter, its frames, its clients.
+pub(crate) struct Session {
+    pub id: SessionId,
+    /// Events mode (else text mode): every client of the session has it.
+    pub events: bool,
+    /// What the clients asked to receive: every client of the session has it.
+    pub filter: Filter,
+    on_disconnect: OnDisconnect,
+    grace: Duration,
+    input_timeout: Option<Duration>,
+    stopping: Arc<AtomicBool>,
+    state: Mutex<State>,
+    /// A client asked to cancel: the next output or input fails once.
+    cancel: AtomicBool,
+    answers: (Sender<String>, Receiver<String>),
+}
+
+struct State {
+    log: FrameLog,
+    clients: Vec<Arc<Mutex<Link>>>,
+    /// When the last client went (`None` while one is attached).
+    detached_since: Option<Instant>,
+    /// The chat is over, with this close: a client that resumes gets the
+    /// frames it missed, then this close.
+    ended: Option<(CloseCode, String)>,
+}
+
+/// The settings a new session takes from the server's configuration.
+pub(crate) struct SessionConfig {
+    pub events: bool,
+    pub filter: Filter,
+    pub on_disconnect: OnDisconnect,
+    pub grace: Duration,
+    pub replay_bytes: usize,
+    pub input_timeout: Option<Duration>,
+    pub stopping: Arc<AtomicBool>,
+}
+
+impl Session {
+    /// A session with no client yet.
+    pub fn new(id: SessionId, config: SessionConfig) -> Session {
+        Session {
+            id,
+            events: config.events,
+            filter: config.filter,
+            on_disconnect: config.on_disconnect,
+            grace: config.grace,
+            input_timeout: config.input_timeout,
+            stopping: config.stopping,
+            state: Mutex::new(State {
+                log: FrameLog::new(config.replay_bytes),
+                clients: Vec::new(),
+                detached_since: Some(Instant::now()),
+                ended: None,
+            }),
+            cancel: AtomicBool::new(false),
+            answers: crossbeam_channel::bounded(MAX_PENDING_ANSWERS),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves a whole log and client list.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the chat may go on: server running, no cancel, and a client
+    /// attached, or one may still come back.
+    fn ready(&self, state: &State) -> Result<()> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(Error::ServerStopping);
+        }
+        if self.cancel.swap(false, Ordering::SeqCst) {
+            return Err(Error::Cancelled);
+        }
+        match (state.detached_since, self.on_disconnect) {
+            (None, _) => Ok(()),
+            (Some(_), OnDisconnect::Cancel) => Err(Error::ConnectionClosed),
+            (Some(since), OnDisconnect::Continue) if since.elapsed() >= self.grace => {
+                Err(Error::ConnectionClosed)
+            }
+            (Some(_), OnDisconnect::Continue) => Ok(()),
+        }
+    }
+
+    /// Sends one frame: numbered, kept, written to every attached client. A
+    /// client whose write fails (gone, or past the write timeout) is detached;
+    /// its frames wait in the log.
+    pub fn publish(&self, frame: String) -> Result<()> {
+        let mut state = self.lock();
+        self.ready(&state)?;
+        let frame = Utf8Bytes::from(frame);
+        state.log.push(frame.clone());
+        state
+            .clients
+            .retain(|client| lock(client).write_frame(frame.clone()).is_ok());
+        if state.clients.is_empty() && state.detached_since.is_none() {
+            state.detached_since = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Shows `prompt` (a frame, when there is one) and waits for an answer
+    /// from any client, attached now or later, at most the input timeout.
+    pub fn input(&self, prompt: Option<String>) -> Result<String> {
+        if let Some(prompt) = prompt {
+            self.publish(prompt)?;
+        }
+        let deadline = self.input_timeout.map(|t| Instant::now() + t);
+        loop {
+            self.ready(&self.lock())?;
+            let mut wait = INPUT_TICK;
+            if let Some(deadline) = deadline {
+                match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => wait = wait.min(left),
+                    _ => return Err(Error::InputTimeout(self.input_timeout.unwrap_or_default())),
+                }
+            }
+            match self.answers.1.recv_timeout(wait) {
+                Ok(answer) => {
+                    if self.events {
+                        // Every client sees which answer was taken.
+                        self.publish(Event::input_response(answer.clone()).to_json())?;
+                    }
+                    return Ok(answer);
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Err(Error::ConnectionClosed),
+            }
+        }
+    }
+
+    /// An answer from a client; false when too many wait already.
+    pub fn answer(&self, answer: String) -> bool {
+        self.answers.0.try_send(answer).is_ok()
+    }
+
+    /// A client asked to stop the chat: it stops, whatever the policy.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Attaches `client`, which already has the first `after` frames: it
+    /// gets the kept frames after those (first a `missed_events` event in
+    /// events mode when some were evicted), then the live ones, with none
+    /// lost or repeated. When the chat is already over, it gets what it
+    /// missed and the chat's close; then this returns `Ok(false)`.
+    pub fn attach(&self, client: Arc<Mutex<Link>>, after: u64) -> Result<bool> {
+        let mut state = self.lock();
+        let backlog = state.log.after(after).ok_or(Error::ConnectionClosed)?;
+        {
+            let mut link = lock(&client);
+            if backlog.missed > 0 && self.events {
+                link.write(missed_events(backlog.missed))?;
+            }
+            for frame in backlog.frames {
+                link.write_frame(frame)?;
+            }
+            if let Some((code, reason)) = &state.ended {
+                let stopping = self.stopping.load(Ordering::SeqCst);
+                link.close(*code, reason, None, stopping);
+                return Ok(false);
+            }
+        }
+        state.clients.push(client);
+        state.detached_since = None;
+        Ok(true)
+    }
+
+    /// Detaches `client` (its reader saw it go); the session waits for it.
+    pub fn detach(&self, client: &Arc<Mutex<Link>>) {
+        let mut state = self.lock();
+        state.clients.retain(|c| !Arc::ptr_eq(c, client));
+        if state.clients.is_empty() && state.detached_since.is_none() {
+            state.detached_since = Some(Instant::now());
+        }
+    }
+
+    /// What a client that has the first `after` frames would miss, or `None`
+    /// when `after` claims frames never sent.
+    pub fn missing(&self, after: u64) -> Option<u64> {
+        self.lock().log.after(after).map(|b| b.missed)
+    }
+
+    /// The chat is over: `error_frame` (if any) goes to every client, then
+    /// a close with `code`. Returns whether a client may still come back
+    /// for the end (none was attached, and the grace is not over): then the
+    /// session is kept a while for it.
+    pub fn end(&self, code: CloseCode, reason: &str, error_frame: Option<String>) -> bool {
+        let clients = {
+            let mut state = self.lock();
+            if let Some(frame) = error_frame {
+                // Numbered and kept like any frame: a client that resumes
+                // for the end sees why too.
+                let frame = Utf8Bytes::from(frame);
+                state.log.push(frame.clone());
+                for client in &state.clients {
+                    let _ = lock(client).write_frame(frame.clone());
+                }
+            }
+            state.ended = Some((code, reason.to_owned()));
+            std::mem::take(&mut state.clients)
+        };
+        let stopping = self.stopping.load(Ordering::SeqCst);
+        // A client that completed the closing handshake has everything; one
+        // that did not (its network cut as the chat ended) may resume.
+        let mut everyone_has_it = !clients.is_empty();
+        for client in clients {
+            everyone_has_it &= lock(&client).close(code, reason, None, stopping);
+        }
+        let mut state = self.lock();
+        let grace_over = state
+            .detached_since
+            .is_some_and(|since| since.elapsed() >= self.grace);
+        let awaited =
+            !everyone_has_it && !grace_over && self.on_disconnect == OnDisconnect::Continue;
+        if awaited {
+            state.detached_since = Some(Instant::now());
+        }
+        awaited
+    }
+
+    /// Whether the session ended and the grace for a client owed its end
+    /// is over.
+    pub fn expired(&self) -> bool {
+        let state = self.lock();
+        state.ended.is_some()
+            && state
+                .detached_since
+                .is_none_or(|since| since.elapsed() >= self.grace)
+    }
+}
+
+fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
+    link.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The event that tells a resuming events-mode client how many frames it
+/// cannot have (they were evicted). Not counted: it is this client's alone.
+fn missed_events(count: u64) -> String {
+    Event::MissedEvents(MissedEventsEvent::new(count)).to_json()
+}

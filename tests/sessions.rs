@@ -1,0 +1,391 @@
+//! Sessions over real sockets: a chat that outlives its connection. Resume
+//! after a dropped TCP connection with no frame lost or repeated (both
+//! modes), joins, 409 / 410 / 400, `missed_events`, the detach grace, input
+//! while away, and `on_disconnect=cancel`.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentio::agentchat::{ChatOptions, HumanInputMode};
+use agentio::io::websockets::{ServerConfig, WebsocketServer};
+use agentio::io::{Event, IOStream, IOWebsockets, Uuid};
+use agentio::llm::ReplayClient;
+use common::notebook::example::notebook_agents;
+use common::ws::{Client, Got, connect, next, send, text, until_close};
+use serde_json::Value;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::stream::MaybeTlsStream;
+
+/// Words of the streamed reply: enough frames to cut the stream anywhere.
+const WORDS: usize = 40;
+
+fn reply() -> Vec<String> {
+    let mut words: Vec<String> = (0..WORDS).map(|i| format!("word{i} ")).collect();
+    words.push("TERMINATE".into());
+    words
+}
+
+/// A server whose chat reads one message, then streams a reply of
+/// [`WORDS`] words, a few milliseconds apart, so a client can leave midway.
+/// A first message starting with "ask:" makes the user proxy ask a human
+/// before it replies.
+fn server(config: ServerConfig) -> WebsocketServer {
+    IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
+        let message = ws.input("", false)?;
+        let model = ReplayClient::new()
+            .text(reply())
+            .pace(Duration::from_millis(3));
+        let (mut chatbot, mut user_proxy) = notebook_agents(Arc::new(model));
+        if message.starts_with("ask:") {
+            user_proxy = user_proxy.human_input_mode(HumanInputMode::Always);
+        }
+        user_proxy
+            .initiate_chat(&mut chatbot, ChatOptions::new(message))
+            .map(|_| ())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A grace long enough for a test's reconnects, short enough that a
+/// session kept for a client owed its end is soon forgotten.
+fn config() -> ServerConfig {
+    ServerConfig::new("127.0.0.1", 0).detach_grace(Duration::from_secs(2))
+}
+
+/// A fresh session id, 32 characters.
+fn new_id() -> String {
+    Uuid::new_v4().to_string().replace('-', "")
+}
+
+fn url(server: &WebsocketServer, query: &str) -> String {
+    format!("{}/ws?{query}", server.uri())
+}
+
+/// Cuts the client's TCP connection: no close frame, as a network would.
+fn drop_tcp(mut ws: Client) {
+    if let MaybeTlsStream::Plain(socket) = ws.get_mut() {
+        let _ = socket.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// The next `n` text frames.
+fn take(ws: &mut Client, n: usize) -> Vec<String> {
+    (0..n).map(|_| text(ws)).collect()
+}
+
+/// A frame as it compares across runs: events without their uuids.
+fn comparable(frame: &str) -> String {
+    match serde_json::from_str::<Value>(frame) {
+        Ok(mut value) => {
+            if let Some(content) = value.get_mut("content").and_then(Value::as_object_mut) {
+                content.remove("uuid");
+            }
+            value.to_string()
+        }
+        Err(_) => frame.to_owned(),
+    }
+}
+
+fn comparable_all(frames: &[String]) -> Vec<String> {
+    frames.iter().map(|f| comparable(f)).collect()
+}
+
+/// The whole chat on one connection of a new session: the transcript cut
+/// runs must reproduce.
+fn uncut(server: &WebsocketServer, mode: &str) -> Vec<String> {
+    let mut ws = connect(&url(server, &format!("session={}{mode}", new_id())));
+    let mut frames = Vec::new();
+    if !mode.is_empty() {
+        frames.push(text(&mut ws)); // the input request
+    }
+    send(&mut ws, "Weather in Paris?");
+    let (rest, code) = until_close(&mut ws);
+    assert_eq!(code, Some(CloseCode::Normal));
+    frames.extend(rest);
+    frames
+}
+
+/// Waits (bounded) until `done`.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_resume_after_a_dropped_connection_loses_and_repeats_no_frame() {
+    let server = server(config());
+    for mode in ["", "&format=events"] {
+        let whole = uncut(&server, mode);
+        assert!(whole.len() > WORDS, "{mode}: {} frames", whole.len());
+        for cut in [3, WORDS / 2, whole.len() - 2] {
+            let id = new_id();
+            let mut first = connect(&url(&server, &format!("session={id}{mode}")));
+            let mut got = Vec::new();
+            if !mode.is_empty() {
+                got.push(text(&mut first));
+            }
+            send(&mut first, "Weather in Paris?");
+            got.extend(take(&mut first, cut - got.len()));
+            drop_tcp(first);
+            let after = got.len();
+            let mut second = connect(&url(&server, &format!("session={id}&after={after}{mode}")));
+            let (rest, code) = until_close(&mut second);
+            got.extend(rest);
+            assert_eq!(code, Some(CloseCode::Normal), "{mode} cut at {cut}");
+            assert_eq!(
+                comparable_all(&got),
+                comparable_all(&whole),
+                "{mode} cut at {cut}"
+            );
+        }
+    }
+    eventually("sessions forgotten", || server.sessions() == 0);
+}
+
+#[test]
+fn several_resumes_in_a_row_still_lose_nothing() {
+    let server = server(config());
+    let whole = uncut(&server, "");
+    let id = new_id();
+    let mut ws = connect(&url(&server, &format!("session={id}")));
+    send(&mut ws, "Weather in Paris?");
+    let mut got = take(&mut ws, 2);
+    for _ in 0..4 {
+        drop_tcp(ws);
+        ws = connect(&url(&server, &format!("session={id}&after={}", got.len())));
+        got.extend(take(&mut ws, 5));
+    }
+    let (rest, code) = until_close(&mut ws);
+    got.extend(rest);
+    assert_eq!(code, Some(CloseCode::Normal));
+    assert_eq!(got, whole);
+}
+
+#[test]
+fn a_second_client_joins_and_sees_everything_and_either_may_answer() {
+    let server = server(config());
+    let id = new_id();
+    let events = "&format=events";
+    let mut first = connect(&url(&server, &format!("session={id}{events}")));
+    let request = text(&mut first);
+    assert!(request.contains("input_request"), "{request}");
+    // The second client gets the kept frames (the request), then live ones.
+    let mut second = connect(&url(&server, &format!("session={id}{events}")));
+    assert_eq!(text(&mut second), request);
+    send(
+        &mut second,
+        r#"{"type":"input_response","content":{"value":"ask: Weather?"}}"#,
+    );
+    // Both see the answer taken, then the chat.
+    for ws in [&mut first, &mut second] {
+        let taken = text(ws);
+        assert!(
+            taken.contains("input_response") && taken.contains("ask: Weather?"),
+            "{taken}"
+        );
+    }
+    // The user proxy now asks a human; the first client answers "exit".
+    for ws in [&mut first, &mut second] {
+        loop {
+            let frame = text(ws);
+            if frame.contains("\"input_request\"") {
+                break;
+            }
+        }
+    }
+    send(&mut first, "exit");
+    let (a, code_a) = until_close(&mut first);
+    let (b, code_b) = until_close(&mut second);
+    assert_eq!(
+        (code_a, code_b),
+        (Some(CloseCode::Normal), Some(CloseCode::Normal))
+    );
+    assert_eq!(a, b, "both clients see the same frames");
+    assert!(a.iter().any(|f| f.contains("\"value\":\"exit\"")), "{a:?}");
+}
+
+#[test]
+fn an_input_request_made_while_away_is_answered_on_return() {
+    let server = server(config());
+    let id = new_id();
+    let mut ws = connect(&url(&server, &format!("session={id}")));
+    send(&mut ws, "ask: Weather?");
+    // The message, then the prompt: the chat waits for a human.
+    let mut got = Vec::new();
+    while !got
+        .last()
+        .is_some_and(|f: &String| f.starts_with("Replying as user_proxy"))
+    {
+        got.push(text(&mut ws));
+    }
+    drop_tcp(ws);
+    // Away while the chat waits; the prompt is kept.
+    let mut back = connect(&url(&server, &format!("session={id}&after=0")));
+    let again = take(&mut back, got.len());
+    assert_eq!(again, got, "the kept frames, prompt included");
+    send(&mut back, "exit");
+    let (_, code) = until_close(&mut back);
+    assert_eq!(code, Some(CloseCode::Normal));
+}
+
+#[test]
+fn refusals_say_why_without_repeating_the_id() {
+    let server = server(config());
+    let status = |query: &str| match tungstenite::connect(url(&server, query)) {
+        Err(tungstenite::Error::Http(response)) => {
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            (response.status().as_u16(), body)
+        }
+        Ok(_) => (101, String::new()),
+        Err(e) => panic!("{query}: {e}"),
+    };
+    // Not an id: 400, and the id is not echoed.
+    let (code, body) = status("session=short-but-secret");
+    assert_eq!(code, 400);
+    assert!(!body.contains("short-but-secret"), "{body}");
+    assert_eq!(status("session=abc%2Bdefghijklmnopqrstuvwxyz").0, 400);
+    let id = new_id();
+    assert_eq!(status(&format!("session={id}&after=x")).0, 400);
+    assert_eq!(status(&format!("session={id}&on_disconnect=maybe")).0, 400);
+    // A resume of a session that never was: 410, start over.
+    assert_eq!(status(&format!("session={id}&after=3")).0, 410);
+    // A live session resumed in another mode or with another filter: 409.
+    let mut live = connect(&url(&server, &format!("session={id}")));
+    assert_eq!(
+        status(&format!("session={id}&after=0&format=events")).0,
+        409
+    );
+    assert_eq!(status(&format!("session={id}&after=0&events=text")).0, 409);
+    // Claiming more frames than were sent: 400.
+    assert_eq!(status(&format!("session={id}&after=999")).0, 400);
+    send(&mut live, "Weather?");
+    let (_, code) = until_close(&mut live);
+    assert_eq!(code, Some(CloseCode::Normal));
+}
+
+#[test]
+fn evicted_frames_are_missed_events_in_events_mode_and_410_in_text_mode() {
+    // About 200 bytes kept: a handful of frames.
+    let server = server(config().session_replay_bytes(200));
+    let events_id = new_id();
+    let text_id = new_id();
+    let mut e = connect(&url(&server, &format!("session={events_id}&format=events")));
+    let mut t = connect(&url(&server, &format!("session={text_id}")));
+    let _request = text(&mut e);
+    send(&mut e, "Weather?");
+    send(&mut t, "Weather?");
+    let _ = take(&mut e, 20);
+    let _ = take(&mut t, 20);
+    drop_tcp(e);
+    drop_tcp(t);
+    let mut back = connect(&url(
+        &server,
+        &format!("session={events_id}&after=1&format=events"),
+    ));
+    let first = Event::from_json(&text(&mut back)).unwrap_or_else(|e| panic!("{e}"));
+    match first {
+        Event::MissedEvents(missed) => assert!(missed.count > 0, "{missed:?}"),
+        other => panic!("expected missed_events first, got {other:?}"),
+    }
+    let (rest, code) = until_close(&mut back);
+    assert_eq!(code, Some(CloseCode::Normal));
+    assert!(
+        rest.last().is_some_and(|f| f.contains("termination")),
+        "{rest:?}"
+    );
+    match tungstenite::connect(url(&server, &format!("session={text_id}&after=1"))) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 410),
+        other => panic!("expected 410, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn when_the_grace_ends_the_chat_stops_and_the_session_is_forgotten() {
+    let server = server(config().detach_grace(Duration::from_millis(100)));
+    let id = new_id();
+    let mut ws = connect(&url(&server, &format!("session={id}")));
+    send(&mut ws, "Weather in Paris?");
+    let got = take(&mut ws, 4);
+    drop_tcp(ws);
+    // Stopped well before its ~120 ms of tokens would have ended it... or
+    // at least forgotten once the grace is over.
+    eventually("the chat to stop", || server.chats() == 0);
+    eventually("the session to be forgotten", || server.sessions() == 0);
+    match tungstenite::connect(url(&server, &format!("session={id}&after={}", got.len()))) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 410),
+        other => panic!("expected 410, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn on_disconnect_cancel_stops_the_chat_at_once() {
+    let model = Arc::new(
+        ReplayClient::new()
+            .text((0..500).map(|i| format!("w{i} ")))
+            .pace(Duration::from_millis(2)),
+    );
+    let calls = model.clone();
+    let server = IOWebsockets::run_server_in_thread(config(), move |ws: &IOWebsockets| {
+        let message = ws.input("", false)?;
+        let (mut chatbot, mut user_proxy) = notebook_agents(calls.clone());
+        user_proxy
+            .initiate_chat(&mut chatbot, ChatOptions::new(message))
+            .map(|_| ())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let id = new_id();
+    let mut ws = connect(&url(&server, &format!("session={id}&on_disconnect=cancel")));
+    send(&mut ws, "Weather?");
+    let _ = take(&mut ws, 5);
+    let started = Instant::now();
+    drop_tcp(ws);
+    eventually("the chat to stop", || server.chats() == 0);
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "500 tokens 2 ms apart would take 1 s: {:?}",
+        started.elapsed()
+    );
+    eventually("the session to be forgotten", || server.sessions() == 0);
+}
+
+#[test]
+fn a_cancel_stops_a_session_whatever_its_policy() {
+    let server = server(config());
+    let id = new_id();
+    let mut ws = connect(&url(&server, &format!("session={id}&format=events")));
+    let _ = text(&mut ws);
+    send(&mut ws, "Weather?");
+    let _ = take(&mut ws, 3);
+    send(&mut ws, r#"{"type":"cancel"}"#);
+    loop {
+        match next(&mut ws) {
+            Got::Text(_) => continue,
+            Got::Closed(code) => {
+                assert_eq!(code, Some(CloseCode::Error));
+                break;
+            }
+            Got::Failed(e) => panic!("{e}"),
+        }
+    }
+    eventually("the session to be forgotten", || server.sessions() == 0);
+}
+
+#[test]
+fn without_session_a_connection_is_one_chat_as_before() {
+    let server = server(config());
+    let mut ws = connect(server.uri());
+    send(&mut ws, "Weather?");
+    let (frames, code) = until_close(&mut ws);
+    assert_eq!(code, Some(CloseCode::Normal));
+    assert!(frames.len() > WORDS);
+    assert_eq!(server.sessions(), 0);
+    // The stream trait is what on_connect sees in both cases.
+    fn is_stream<T: IOStream>() {}
+    is_stream::<IOWebsockets>();
+}

@@ -389,3 +389,63 @@ fn without_session_a_connection_is_one_chat_as_before() {
     fn is_stream<T: IOStream>() {}
     is_stream::<IOWebsockets>();
 }
+
+/// The example's chat keeps a session's conversation: the second message
+/// continues it, and the model sees the first turn.
+#[test]
+fn a_session_is_a_conversation_the_model_remembers() {
+    use common::notebook::example;
+    use common::{MockServer, streamed_text};
+    let mock = MockServer::start(vec![
+        streamed_text(&["Sunny in Paris. ", "TERMINATE"]),
+        streamed_text(&["Rain tomorrow. ", "TERMINATE"]),
+    ]);
+    let model = example::Model::config(
+        agentio::llm::LlmConfig::new(vec![
+            agentio::llm::ConfigEntry::new("mock-model").base_url(mock.base_url()),
+        ])
+        .stream(true)
+        .cache_seed(None),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let server = IOWebsockets::run_server_in_thread(config(), move |ws: &IOWebsockets| {
+        example::on_connect(ws, &model)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let id = new_id();
+    let mut ws = connect(&url(&server, &format!("session={id}")));
+    send(&mut ws, "Weather in Paris?");
+    let mut frames: Vec<String> = Vec::new();
+    while !frames.concat().contains("Sunny in Paris. TERMINATE\n\n---") {
+        frames.push(text(&mut ws));
+    }
+    send(&mut ws, "And tomorrow?");
+    while !frames.concat().contains("Rain tomorrow. TERMINATE\n\n---") {
+        frames.push(text(&mut ws));
+    }
+    let first = mock.request().unwrap_or_else(|| panic!("no first request"));
+    let second = mock
+        .request()
+        .unwrap_or_else(|| panic!("no second request"));
+    let contents = |r: &common::Request| -> Vec<String> {
+        r.body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["content"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(contents(&first).contains(&"Weather in Paris?".to_owned()));
+    let remembered = contents(&second);
+    for said in [
+        "Weather in Paris?",
+        "Sunny in Paris. TERMINATE",
+        "And tomorrow?",
+    ] {
+        assert!(
+            remembered.iter().any(|c| c == said),
+            "{said}: {remembered:?}"
+        );
+    }
+    drop_tcp(ws);
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use agentio::agentchat::{
-    ChatResult, ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent,
+    ChatOptions, ChatResult, ConversableAgent, HumanInputMode, ParamType, Tool, UserProxyAgent,
     register_function,
 };
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
@@ -187,10 +187,29 @@ fn now_utc() -> String {
     )
 }
 
-/// One connection's chat: the notebook's `on_connect`.
+/// One connection's chat: the notebook's `on_connect`. A session
+/// (`?session=ID`) keeps the conversation instead: each next message
+/// continues it with its history (AutoGen's `clear_history=False`), until
+/// the client is gone for good.
 pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
     let message = ws.input("", false)?;
-    notebook_chat(message, model).map(|_| ())
+    if !ws.is_session() {
+        return notebook_chat(message, model).map(|_| ());
+    }
+    let (mut chatbot, mut user_proxy) = notebook_agents(model.client(&message));
+    let mut options = ChatOptions::new(message);
+    loop {
+        user_proxy.initiate_chat(&mut chatbot, options)?;
+        let next = match ws.input("", false) {
+            Ok(next) => next,
+            // Nobody came back within the grace, or nobody asked more.
+            Err(agentio::Error::ConnectionClosed | agentio::Error::InputTimeout(_)) => {
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        options = ChatOptions::new(next).clear_history(false);
+    }
 }
 
 /// The notebook's `chatbot` system message.

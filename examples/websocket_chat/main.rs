@@ -27,7 +27,7 @@ use std::time::Duration;
 use agentio::io::websockets::ServerConfig;
 
 fn usage() -> &'static str {
-    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]... [--replay-pace MS]\n                      [--cache-seed N]\n  \
+    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]... [--replay-pace MS]\n                      [--cache-seed N] [--detach-grace SECS]\n  \
      --host HOST         address to listen on (default 127.0.0.1)\n  \
      --port PORT         port to listen on, 0 for any free one (default 8000)\n  \
      --tls-cert PEM      certificate chain: serve https and wss (with --tls-key)\n  \
@@ -37,7 +37,9 @@ fn usage() -> &'static str {
      --trust-proxy IP    believe X-Forwarded-For from this proxy (repeatable)\n  \
      --replay-pace MS    the replay model waits this long before each chunk\n  \
      --cache-seed N      answer repeated requests from the disk cache .cache/N, for every\n\
-     \x20                     connection and run (default: no cache, every chat asks the model)"
+     \x20                     connection and run (default: no cache, every chat asks the model)\n  \
+     --detach-grace SECS how long a session's chat waits for its client to come back\n\
+     \x20                     (/ws?session=ID; default 60)"
 }
 
 struct Options {
@@ -50,6 +52,7 @@ struct Options {
     proxies: Vec<std::net::IpAddr>,
     pace: Option<Duration>,
     cache_seed: Option<u64>,
+    detach_grace: Duration,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -63,6 +66,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         proxies: Vec::new(),
         pace: None,
         cache_seed: None,
+        detach_grace: Duration::from_secs(60),
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -89,6 +93,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             }
             "--cache-seed" => {
                 o.cache_seed = Some(value()?.parse().map_err(|e| format!("--cache-seed: {e}"))?)
+            }
+            "--detach-grace" => {
+                o.detach_grace = Duration::from_secs_f64(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--detach-grace: {e}"))?,
+                )
             }
             "--trust-proxy" => o.proxies.push(
                 value()?
@@ -139,7 +150,9 @@ fn run(o: Options) -> Result<(), String> {
         (chat::Model::Replay, Some(pace)) => chat::Model::ReplayPaced(pace),
         (model, _) => model,
     };
-    let mut config = ServerConfig::new(&o.host, o.port).trusted_proxies(o.proxies.clone());
+    let mut config = ServerConfig::new(&o.host, o.port)
+        .trusted_proxies(o.proxies.clone())
+        .detach_grace(o.detach_grace);
     if let (Some(cert), Some(key)) = (&o.cert, &o.key) {
         config = tls::with_tls(config, cert, key)?;
     }

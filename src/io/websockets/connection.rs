@@ -114,6 +114,13 @@ impl IOWebsockets {
         &self.request
     }
 
+    /// Whether this stream is a session's (`?session=ID`): its chat
+    /// outlives the connection, so `on_connect` may keep the conversation
+    /// going over several messages.
+    pub fn is_session(&self) -> bool {
+        matches!(self.target, Target::Session(_))
+    }
+
     /// Whether the client chose events mode.
     pub fn is_events_mode(&self) -> bool {
         self.events

@@ -449,3 +449,41 @@ fn a_session_is_a_conversation_the_model_remembers() {
     }
     drop_tcp(ws);
 }
+
+/// A client that closes with 1000 is done: its session does not wait the
+/// grace for it. One that closes with 1001 (a page reload) may resume.
+#[test]
+fn a_normal_close_ends_the_wait_and_going_away_does_not() {
+    use tungstenite::protocol::CloseFrame;
+    // A grace far longer than the test's waits: only the close can end it.
+    let server_with_long_grace = || server(config().detach_grace(Duration::from_secs(60)));
+    let server = server_with_long_grace();
+    let close = |mut ws: Client, code: CloseCode| {
+        let _ = ws.close(Some(CloseFrame {
+            code,
+            reason: "".into(),
+        }));
+        while let Got::Text(_) = next(&mut ws) {}
+    };
+    let away = new_id();
+    let mut ws = connect(&url(&server, &format!("session={away}")));
+    send(&mut ws, "Weather?");
+    let got = take(&mut ws, 3);
+    close(ws, CloseCode::Away);
+    let mut back = connect(&url(
+        &server,
+        &format!("session={away}&after={}", got.len()),
+    ));
+    let (_, code) = until_close(&mut back);
+    assert_eq!(code, Some(CloseCode::Normal), "resumed after a 1001");
+
+    let server = server_with_long_grace();
+
+    let done = new_id();
+    let mut ws = connect(&url(&server, &format!("session={done}")));
+    send(&mut ws, "Weather?");
+    let _ = take(&mut ws, 3);
+    close(ws, CloseCode::Normal);
+    eventually("the chat to stop", || server.chats() == 0);
+    eventually("the session to be forgotten", || server.sessions() == 0);
+}

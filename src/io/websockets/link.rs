@@ -27,6 +27,9 @@ pub(crate) struct Link {
     state: State,
     /// Error events owed to the client for frames it got wrong.
     pub(crate) complaints: Vec<String>,
+    /// The client closed with 1000: it is done, not just away (a page
+    /// being reloaded says 1001; a network cut says nothing).
+    pub(crate) done: bool,
     /// How long one write may wait on a client that does not read.
     write_timeout: Duration,
 }
@@ -66,6 +69,7 @@ impl Link {
             pending: VecDeque::new(),
             state: State::Open { cancel: false },
             complaints: Vec::new(),
+            done: false,
             write_timeout,
         }
     }
@@ -209,8 +213,9 @@ impl Link {
         let text = match message {
             Message::Text(text) => text.as_str().to_owned(),
             Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Message::Close(_) => {
+            Message::Close(frame) => {
                 self.state = State::ClosedByPeer;
+                self.done = frame.is_some_and(|f| f.code == CloseCode::Normal);
                 return;
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,

@@ -65,6 +65,8 @@ struct State {
     /// The chat is over, with this close: a client that resumes gets the
     /// frames it missed, then this close.
     ended: Option<(CloseCode, String)>,
+    /// The last client closed with 1000: it is done, nobody comes back.
+    done: bool,
 }
 
 /// The settings a new session takes from the server's configuration.
@@ -94,6 +96,7 @@ impl Session {
                 clients: Vec::new(),
                 detached_since: Some(Instant::now()),
                 ended: None,
+                done: false,
             }),
             cancel: AtomicBool::new(false),
             answers: crossbeam_channel::bounded(MAX_PENDING_ANSWERS),
@@ -116,6 +119,7 @@ impl Session {
         }
         match (state.detached_since, self.on_disconnect) {
             (None, _) => Ok(()),
+            (Some(_), _) if state.done => Err(Error::ConnectionClosed),
             (Some(_), OnDisconnect::Cancel) => Err(Error::ConnectionClosed),
             (Some(since), OnDisconnect::Continue) if since.elapsed() >= self.grace => {
                 Err(Error::ConnectionClosed)
@@ -205,15 +209,20 @@ impl Session {
         }
         state.clients.push(client);
         state.detached_since = None;
+        state.done = false;
         Ok(true)
     }
 
-    /// Detaches `client` (its reader saw it go); the session waits for it.
-    pub fn detach(&self, client: &Arc<Mutex<Link>>) {
+    /// Detaches `client` (its reader saw it go); the session waits for it
+    /// to come back, unless it was the last and `done` (it closed with 1000).
+    pub fn detach(&self, client: &Arc<Mutex<Link>>, done: bool) {
         let mut state = self.lock();
         state.clients.retain(|c| !Arc::ptr_eq(c, client));
-        if state.clients.is_empty() && state.detached_since.is_none() {
-            state.detached_since = Some(Instant::now());
+        if state.clients.is_empty() {
+            state.done = done;
+            if state.detached_since.is_none() {
+                state.detached_since = Some(Instant::now());
+            }
         }
     }
 
@@ -253,8 +262,10 @@ impl Session {
         let grace_over = state
             .detached_since
             .is_some_and(|since| since.elapsed() >= self.grace);
-        let awaited =
-            !everyone_has_it && !grace_over && self.on_disconnect == OnDisconnect::Continue;
+        let awaited = !everyone_has_it
+            && !grace_over
+            && !state.done
+            && self.on_disconnect == OnDisconnect::Continue;
         if awaited {
             state.detached_since = Some(Instant::now());
         }

@@ -69,7 +69,8 @@ pub(crate) fn read_client(
             Err(_) => break,
         }
     }
-    session.detach(client);
+    let done = lock(client).done;
+    session.detach(client, done);
     let mut link = lock(client);
     if link.is_open() {
         // Silent, or its socket failed: end the link for the chat's writes too.

@@ -54,7 +54,16 @@ pub(crate) struct Session {
     state: Mutex<State>,
     /// A client asked to cancel: the next output or input fails once.
     cancel: AtomicBool,
-    answers: (Sender<String>, Receiver<String>),
+    /// Answers from clients, and wakeups for a chat waiting on them.
+    answers: (Sender<Wake>, Receiver<Wake>),
+}
+
+/// What wakes a chat waiting for input.
+enum Wake {
+    /// A client's answer.
+    Answer(String),
+    /// Something changed (a cancel, the last client left): look again.
+    Look,
 }
 
 struct State {
@@ -162,7 +171,8 @@ impl Session {
                 }
             }
             match self.answers.1.recv_timeout(wait) {
-                Ok(answer) => {
+                Ok(Wake::Look) => continue,
+                Ok(Wake::Answer(answer)) => {
                     if self.events {
                         // Every client sees which answer was taken.
                         self.publish(Event::input_response(answer.clone()).to_json())?;
@@ -177,12 +187,19 @@ impl Session {
 
     /// An answer from a client; false when too many wait already.
     pub fn answer(&self, answer: String) -> bool {
-        self.answers.0.try_send(answer).is_ok()
+        self.answers.0.try_send(Wake::Answer(answer)).is_ok()
     }
 
     /// A client asked to stop the chat: it stops, whatever the policy.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Makes a chat waiting for input look again at once (a full queue
+    /// holds answers, which wake it anyway).
+    fn wake(&self) {
+        let _ = self.answers.0.try_send(Wake::Look);
     }
 
     /// Attaches `client`, which already has the first `after` frames: it
@@ -223,6 +240,8 @@ impl Session {
             if state.detached_since.is_none() {
                 state.detached_since = Some(Instant::now());
             }
+            drop(state);
+            self.wake();
         }
     }
 

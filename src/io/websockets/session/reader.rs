@@ -77,7 +77,9 @@ pub(crate) fn read_client(
         link.end();
         let _ = link.tcp.shutdown(std::net::Shutdown::Both);
     } else {
-        // The client closed first: complete the closing handshake.
+        // The client closed first: complete the closing handshake, then
+        // close TCP, as a server does after it (RFC 6455, 7.1.1).
         link.close(CloseCode::Normal, "", None, false);
+        let _ = link.tcp.shutdown(std::net::Shutdown::Both);
     }
 }

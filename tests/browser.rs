@@ -23,10 +23,16 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
 fn main() {
-    external::run(vec![trial!(
-        the_page_shows_the_tool_call_and_the_streamed_poem_once,
-        external::CHROMIUM
-    )]);
+    external::run(vec![
+        trial!(
+            the_page_shows_the_tool_call_and_the_streamed_poem_once,
+            external::CHROMIUM
+        ),
+        trial!(
+            a_reload_mid_chat_shows_the_conversation_once_then_the_rest,
+            external::CHROMIUM
+        ),
+    ]);
 }
 
 /// A DevTools connection to one page.
@@ -98,7 +104,10 @@ impl Drop for Browser {
 
 /// Starts headless Chromium; returns it and its DevTools websocket URL.
 fn launch() -> (Browser, String) {
-    let profile = std::env::temp_dir().join(format!("agentio-chromium-{}", std::process::id()));
+    // A profile of its own per browser: the trials run at once.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = std::env::temp_dir().join(format!("agentio-chromium-{}-{n}", std::process::id()));
     let chromium = external::CHROMIUM.path();
     let mut child = Command::new(&chromium)
         .args([
@@ -135,9 +144,11 @@ fn launch() -> (Browser, String) {
     (browser, url)
 }
 
-fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
-    let server = chat::serve("127.0.0.1", 0, chat::Model::Replay).unwrap_or_else(|e| panic!("{e}"));
-    let (_browser, devtools) = launch();
+/// The browser and a DevTools session on the example's page, served with
+/// `model`.
+fn open_page(model: chat::Model) -> (agentio::io::websockets::WebsocketServer, Browser, Cdp) {
+    let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
+    let (browser, devtools) = launch();
     let (ws, _) = tungstenite::connect(devtools.as_str()).unwrap_or_else(|e| panic!("{e}"));
     if let MaybeTlsStream::Plain(s) = ws.get_ref() {
         let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
@@ -156,7 +167,24 @@ fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
         json!({"targetId": target["targetId"], "flatten": true}),
     );
     cdp.session = attached["sessionId"].as_str().map(str::to_owned);
+    (server, browser, cdp)
+}
 
+/// What the page shows of the notebook chat: tool calls, tool results, and
+/// the bodies holding TERMINATE (the streamed poem).
+fn shown(cdp: &mut Cdp) -> (Value, Value, Vec<Value>) {
+    let tool_calls = cdp.eval("[...document.querySelectorAll('.msg.tool')].filter(n => n.innerText.includes('calls weather_forecast')).length");
+    let results = cdp.eval("[...document.querySelectorAll('.msg.tool')].filter(n => n.innerText.includes('is sunny')).length");
+    let poems = cdp.eval("[...document.querySelectorAll('.msg .body')].filter(n => n.textContent.includes('TERMINATE')).map(n => n.textContent)");
+    (
+        tool_calls,
+        results,
+        poems.as_array().cloned().unwrap_or_default(),
+    )
+}
+
+fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
+    let (_server, _browser, mut cdp) = open_page(chat::Model::Replay);
     cdp.wait_for(
         "the page to ask for input",
         "document.getElementById('reply') && !document.getElementById('reply').disabled",
@@ -170,12 +198,9 @@ fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
         "document.body.innerText.includes('chat ended')",
     );
 
-    let tool_calls = cdp.eval("[...document.querySelectorAll('.msg.tool')].filter(n => n.innerText.includes('calls weather_forecast')).length");
+    let (tool_calls, results, poems) = shown(&mut cdp);
     assert_eq!(tool_calls, json!(1), "the tool call is shown as such");
-    let results = cdp.eval("[...document.querySelectorAll('.msg.tool')].filter(n => n.innerText.includes('is sunny')).length");
     assert_eq!(results, json!(1), "the tool result is shown");
-    let poems = cdp.eval("[...document.querySelectorAll('.msg .body')].filter(n => n.textContent.includes('TERMINATE')).map(n => n.textContent)");
-    let poems = poems.as_array().cloned().unwrap_or_default();
     assert_eq!(poems.len(), 1, "the streamed poem is shown once: {poems:?}");
     let poem = poems[0].as_str().unwrap_or("");
     assert!(poem.starts_with("Beneath the Paris sky"), "{poem}");
@@ -186,4 +211,43 @@ fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
         json!(0),
         "the streamed bubble was finalised"
     );
+}
+
+/// The page keeps its conversation as a session: reloaded while the poem
+/// streams, it shows the whole conversation once (the question, the tool
+/// call, the poem so far), then the rest of the stream, and the poem whole.
+fn a_reload_mid_chat_shows_the_conversation_once_then_the_rest() {
+    // 200 words 10 ms apart: two seconds of streaming to reload in.
+    let model = chat::Model::ReplayPaced(Duration::from_millis(10));
+    let (_server, _browser, mut cdp) = open_page(model);
+    cdp.wait_for(
+        "the page to ask for input",
+        "document.getElementById('reply') && !document.getElementById('reply').disabled",
+    );
+    cdp.eval(
+        "document.getElementById('reply').value = 'Check out the weather in Paris and write a poem about it.'; \
+         document.getElementById('composer').requestSubmit(); true",
+    );
+    cdp.wait_for(
+        "the poem to start streaming",
+        "[...document.querySelectorAll('.streaming .body')].some(n => n.textContent.split(' ').length > 20)",
+    );
+    cdp.call("Page.reload", json!({}));
+    cdp.wait_for(
+        "the chat to end after the reload",
+        "document.body.innerText.includes('chat ended')",
+    );
+    let (tool_calls, results, poems) = shown(&mut cdp);
+    assert_eq!(tool_calls, json!(1), "the tool call once, after the reload");
+    assert_eq!(results, json!(1), "the tool result once");
+    assert_eq!(poems.len(), 1, "the poem once: {poems:?}");
+    let poem = poems[0].as_str().unwrap_or("");
+    assert!(poem.starts_with("Beneath the Paris sky"), "{poem}");
+    assert_eq!(
+        poem.split_whitespace().count(),
+        200,
+        "the whole poem: {poem}"
+    );
+    let questions = cdp.eval("[...document.querySelectorAll('.msg .body')].filter(n => n.textContent.startsWith('Check out the weather in Paris')).length");
+    assert_eq!(questions, json!(1), "the question once");
 }

@@ -487,3 +487,67 @@ fn a_normal_close_ends_the_wait_and_going_away_does_not() {
     eventually("the chat to stop", || server.chats() == 0);
     eventually("the session to be forgotten", || server.sessions() == 0);
 }
+
+mod any_cuts {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+    use tungstenite::protocol::CloseFrame;
+
+    /// Real chats over real sockets: few cases by default (each is a chat
+    /// of ~50 frames); `PROPTEST_CASES` / `PROPTEST_SEED=random` explore.
+    fn config() -> Config {
+        Config {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(16),
+            failure_persistence: None,
+            rng_seed: match std::env::var("PROPTEST_SEED").as_deref() {
+                Ok("random") => RngSeed::Random,
+                Ok(seed) => RngSeed::Fixed(seed.parse().unwrap_or(0x5eed)),
+                Err(_) => RngSeed::Fixed(0x5eed),
+            },
+            ..Config::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// For any cut points, each a dropped TCP connection or a close
+        /// with 1001, the frames a client gets across its connections,
+        /// joined, are the transcript of the same chat with no cut.
+        #[test]
+        fn the_frames_across_any_cuts_are_the_uncut_transcript(
+            cuts in prop::collection::vec((1usize..48, any::<bool>()), 1..5)
+        ) {
+            let server = server(super::config());
+            let whole = uncut(&server, "");
+            let mut cuts: Vec<(usize, bool)> =
+                cuts.into_iter().filter(|(at, _)| *at < whole.len()).collect();
+            cuts.sort();
+            cuts.dedup_by_key(|(at, _)| *at);
+            let id = new_id();
+            let mut ws = connect(&url(&server, &format!("session={id}")));
+            send(&mut ws, "Weather in Paris?");
+            let mut got = Vec::new();
+            for (at, drop) in cuts {
+                while got.len() < at {
+                    got.push(text(&mut ws));
+                }
+                if drop {
+                    drop_tcp(ws);
+                } else {
+                    let _ = ws.close(Some(CloseFrame { code: CloseCode::Away, reason: "".into() }));
+                    while let Got::Text(_) = next(&mut ws) {}
+                }
+                ws = connect(&url(&server, &format!("session={id}&after={}", got.len())));
+            }
+            let (rest, code) = until_close(&mut ws);
+            got.extend(rest);
+            prop_assert_eq!(code, Some(CloseCode::Normal));
+            prop_assert_eq!(got, whole);
+        }
+    }
+}

@@ -113,6 +113,9 @@ impl Link {
         let mut echoed = false;
         while Instant::now() < deadline {
             match self.ws.read() {
+                Ok(Message::Close(frame)) => {
+                    self.done = frame.is_some_and(|f| f.code == CloseCode::Normal);
+                }
                 Ok(_) => continue,
                 Err(e) => {
                     echoed = matches!(e, tungstenite::Error::ConnectionClosed);

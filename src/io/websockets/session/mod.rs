@@ -275,7 +275,10 @@ impl Session {
         // that did not (its network cut as the chat ended) may resume.
         let mut everyone_has_it = !clients.is_empty();
         for client in clients {
-            everyone_has_it &= lock(&client).close(code, reason, None, stopping);
+            let mut link = lock(&client);
+            // Done only if it answered the close with 1000: a client that
+            // was itself going away (1001) may not have kept the last frames.
+            everyone_has_it &= link.close(code, reason, None, stopping) && link.done;
         }
         let mut state = self.lock();
         let grace_over = state

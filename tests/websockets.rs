@@ -257,6 +257,29 @@ fn an_oversize_message_closes_with_1009_and_the_server_is_fine() {
     assert_eq!(text(&mut small), "2 bytes\n");
 }
 
+/// The close code arrives even while the client is still sending the rest
+/// of its oversize message (the server lingers, reading and dropping it,
+/// instead of resetting the connection under the close frame).
+#[test]
+fn the_close_code_for_an_oversize_message_arrives_while_the_client_still_sends() {
+    let server = IOWebsockets::run_server_in_thread(
+        local().max_message_size(1024),
+        |ws: &IOWebsockets| -> Result<()> { ws.input("", false).map(|_| ()) },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..5 {
+        let mut big = connect(server.uri());
+        // 4 MiB in one frame: far more than the socket buffers hold, so the
+        // client is still writing when the server has seen enough.
+        let sent = big.send(tungstenite::Message::binary(vec![b'x'; 4 << 20]));
+        assert!(
+            sent.is_ok(),
+            "the server read what the client sent: {sent:?}"
+        );
+        assert_eq!(next(&mut big), Got::Closed(Some(CloseCode::Size)));
+    }
+}
+
 /// Sends a raw masked text frame with these payload bytes.
 fn raw_text_frame(stream: &mut TcpStream, payload: &[u8]) {
     let mask = [1u8, 2, 3, 4];

@@ -16,6 +16,9 @@ use crate::io::Event;
 use crate::io::websockets::Transport;
 use crate::{Error, Result};
 
+/// How long a lingering close reads and drops what a client still sends.
+const LINGER: Duration = Duration::from_secs(1);
+
 /// One websocket link to a client: the socket, what the client sent that
 /// nobody took yet, and where the link is in its life.
 pub(crate) struct Link {
@@ -258,8 +261,35 @@ impl Link {
                 reason: reason.into(),
             }));
             let _ = self.ws.flush();
+            self.linger();
         }
         self.end();
+    }
+
+    /// A lingering close: after a close frame the server sent first, the
+    /// client may still be sending (the rest of an oversize message).
+    /// Closing the socket with its bytes unread would reset the connection,
+    /// and the client could lose the close frame with its code. So: end the
+    /// write side (the close frame goes out, then FIN) and read and drop
+    /// what comes, until the client closes or for at most a second.
+    fn linger(&mut self) {
+        use std::io::Read;
+        let _ = self.tcp.shutdown(std::net::Shutdown::Write);
+        let deadline = Instant::now() + LINGER;
+        let mut sink = [0u8; 8192];
+        let mut socket = &*self.tcp;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if socket
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .is_err()
+            {
+                break;
+            }
+            match socket.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
     }
 
     pub(crate) fn send_complaints(&mut self) -> Result<()> {

@@ -239,7 +239,7 @@ fn rolling_restarts_behind_haproxy_lose_no_chat() {
          \x20   timeout tunnel 1h\n    option forwardfor\n    option redispatch\n    retries 3\n\
          \x20   retry-on conn-failure empty-response 503\n\
          frontend chat\n    bind {}:{lb_port}\n    default_backend apps\n\
-         backend apps\n    balance roundrobin\n    option httpchk GET /healthz\n\
+         backend apps\n    balance url_param session\n    hash-type consistent\n    option httpchk GET /healthz\n\
          \x20   default-server check inter 100ms fall 1 rise 2\n{servers}",
         hosts.lb.1
     );
@@ -293,6 +293,26 @@ fn rolling_restarts_behind_haproxy_lose_no_chat() {
         count("cut_1001") <= cut_by_drains,
         "only chats cut at a drain's end get 1001: {counts} vs {drains:?}"
     );
+    // Sessions whose connection is cut midway resume through the balancer,
+    // which routes each to the instance holding it (`balance url_param
+    // session`; without the parameter, round robin, as above).
+    let resumes = Running::command(&mut Hosts::command(
+        &hosts.lb.0,
+        &example_bin("load"),
+        &["--resume-through", &uri, "--chats", "20"],
+    ));
+    let resumed: Value = loop {
+        let line = resumes
+            .lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("the resumes never reported: {e}"));
+        if let Ok(value) = serde_json::from_str::<Value>(&line) {
+            break value;
+        }
+    };
+    println!("session chats cut and resumed through haproxy: {resumed}");
+    assert_eq!(resumed["completed"], 20, "{resumed}");
+    assert_eq!(resumed["lost_or_repeated"], 0, "{resumed}");
     drop(haproxy);
     drop(apps);
     let _ = std::fs::remove_dir_all(&dir);

@@ -15,6 +15,10 @@
 //! or load balancer (the rolling-restart test drives it), counting chats that
 //! completed, were cut with 1001, were refused and retried, failed or hung.
 //!
+//! `--resume-through URI --chats N`: session chats whose connection is cut
+//! midway and resumed with `after=`: the frames joined must be the uncut
+//! chat's (the HAProxy test drives it through the balancer).
+//!
 //! `--soak SECONDS`: clients chat for that long, `--misbehave` of them (a
 //! share, 0 to 1) misbehaving at random (drop TCP mid-stream, close
 //! mid-stream, cancel, stop reading, oversize message, garbage frame, never
@@ -36,6 +40,7 @@ mod chat;
 
 mod baseline;
 mod mock;
+mod resume;
 mod rolling;
 mod soak;
 
@@ -71,6 +76,7 @@ fn main() {
         Some("--through") => {
             return rolling::run(&text(1), arg("--seconds", 10) as u64, arg("--clients", 8));
         }
+        Some("--resume-through") => return resume::run(&text(1), arg("--chats", 20)),
         Some("--serve-baseline") => return baseline::run(text(1), text(2), backlog),
         Some("--serve-replay") => return run_replay_server(backlog),
         Some("--idle") => return idle(arg("--idle", 1000)),

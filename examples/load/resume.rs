@@ -44,7 +44,11 @@ fn read(ws: &mut Client, limit: Option<usize>) -> Result<Vec<String>, String> {
                 let ended = t.as_str().starts_with(r#"{"type":"termination""#);
                 frames.push(t.as_str().to_owned());
                 if ended && limit.is_none() {
-                    let _ = ws.close(None);
+                    // Done with the session (1000), not just away.
+                    let _ = ws.close(Some(tungstenite::protocol::CloseFrame {
+                        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+                        reason: "".into(),
+                    }));
                     return Ok(frames);
                 }
             }
@@ -66,7 +70,7 @@ fn read(ws: &mut Client, limit: Option<usize>) -> Result<Vec<String>, String> {
 }
 
 /// One chat on a new session, cut after `cut` frames (none: never cut).
-fn chat(uri: &str, n: usize, cut: Option<usize>) -> Result<Vec<String>, String> {
+pub fn chat(uri: &str, n: usize, cut: Option<usize>) -> Result<Vec<String>, String> {
     let id = session_id(n);
     let mut ws = connect(&format!("{uri}/ws?format=events&session={id}"))?;
     ws.send(Message::text(crate::MESSAGE))
@@ -87,7 +91,7 @@ fn chat(uri: &str, n: usize, cut: Option<usize>) -> Result<Vec<String>, String> 
 }
 
 /// The frames as they compare across chats: without uuids and digits.
-fn comparable(frames: &[String]) -> String {
+pub fn comparable(frames: &[String]) -> String {
     frames
         .iter()
         .map(|f| match serde_json::from_str::<serde_json::Value>(f) {

@@ -37,9 +37,12 @@ enum Behaviour {
     Oversize,
     Garbage,
     NeverHandshake,
+    /// A session chat whose TCP connection is cut midway and resumed with
+    /// `after=`: the frames joined must be those of a chat never cut.
+    DropAndResume,
 }
 
-const MISBEHAVIOURS: [Behaviour; 7] = [
+const MISBEHAVIOURS: [Behaviour; 8] = [
     Behaviour::DropTcp,
     Behaviour::CloseMidStream,
     Behaviour::Cancel,
@@ -47,6 +50,7 @@ const MISBEHAVIOURS: [Behaviour; 7] = [
     Behaviour::Oversize,
     Behaviour::Garbage,
     Behaviour::NeverHandshake,
+    Behaviour::DropAndResume,
 ];
 
 /// A small xorshift generator: enough to pick behaviours.
@@ -271,9 +275,34 @@ fn until_close(ws: &mut crate::Client) -> Result<u16, String> {
     }
 }
 
+/// A session chat never cut, as [`resume::comparable`] sees it: what every
+/// cut and resumed one must equal (made once, by the first who needs it).
+fn uncut(uri: &str) -> Result<String, String> {
+    static UNCUT: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    UNCUT
+        .get_or_init(|| {
+            crate::resume::chat(uri, usize::MAX, None).map(|f| crate::resume::comparable(&f))
+        })
+        .clone()
+}
+
 fn act(uri: &str, behaviour: Behaviour) -> Result<(), String> {
     let url = format!("{uri}/ws");
     match behaviour {
+        Behaviour::DropAndResume => {
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let whole = uncut(uri)?;
+            let frames = crate::resume::chat(uri, n, Some(3 + n % 150))?;
+            if crate::resume::comparable(&frames) == whole {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} frames after the resume differ from the uncut chat",
+                    frames.len()
+                ))
+            }
+        }
         Behaviour::Good => crate::one_chat(uri, false).map(|_| ()),
         Behaviour::DropTcp => {
             let mut ws = connect(&url)?;

@@ -22,8 +22,8 @@
 //! `--soak SECONDS`: clients chat for that long, `--misbehave` of them (a
 //! share, 0 to 1) misbehaving at random (drop TCP mid-stream, close
 //! mid-stream, cancel, stop reading, oversize message, garbage frame, never
-//! handshake, a session cut midway and resumed); the server's threads, descriptors and RSS are sampled every
-//! second. `--check` exits 1 if a well-behaved chat failed or a resource grew.
+//! handshake, a session cut midway and resumed); the server's threads,
+//! descriptors and RSS are sampled every second. `--check` exits 1 if a well-behaved chat failed or a resource grew.
 //!
 //! Workload (the seed notebook): a client connects and sends one message; the
 //! server's agents make two streamed model calls to the mock (a

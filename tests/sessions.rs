@@ -589,3 +589,38 @@ mod any_cuts {
         }
     }
 }
+
+/// A client that stops reading never slows the chat or the other clients:
+/// its frames wait (bounded) or it is detached, and the chat goes on.
+#[test]
+fn a_client_that_stops_reading_does_not_slow_the_others() {
+    // 100 tokens of 64 KiB: far more than the socket buffers of a client
+    // that reads nothing; a write timeout far longer than the test.
+    let config = config().write_timeout(Duration::from_secs(60));
+    let server = IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
+        let message = ws.input("", false)?;
+        let token = "x".repeat(64 << 10);
+        let mut tokens: Vec<String> = (0..100).map(|_| token.clone()).collect();
+        tokens.push(" TERMINATE".into());
+        let (mut chatbot, mut user_proxy) =
+            notebook_agents(Arc::new(ReplayClient::new().text(tokens)));
+        user_proxy
+            .initiate_chat(&mut chatbot, ChatOptions::new(message))
+            .map(|_| ())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let id = new_id();
+    let mut stalled = connect(&url(&server, &format!("session={id}")));
+    let mut reader = connect(&url(&server, &format!("session={id}")));
+    send(&mut stalled, "Weather?"); // and never reads again
+    // Each read of the other client waits at most 5 s: a chat held up by
+    // the stalled client for its 60 s write timeout would fail here.
+    let (frames, code) = until_close(&mut reader);
+    assert_eq!(code, Some(CloseCode::Normal));
+    assert!(
+        frames.iter().any(|f| f.contains("TERMINATE")),
+        "{} frames",
+        frames.len()
+    );
+    drop(stalled);
+}

@@ -33,6 +33,9 @@ pub(crate) struct Link {
     /// The client closed with 1000: it is done, not just away (a page
     /// being reloaded says 1001; a network cut says nothing).
     pub(crate) done: bool,
+    /// Since when a session client has frames waiting that its socket did
+    /// not take (see [`Link::offer`]).
+    behind_since: Option<Instant>,
     /// How long one write may wait on a client that does not read.
     write_timeout: Duration,
 }
@@ -73,6 +76,7 @@ impl Link {
             state: State::Open { cancel: false },
             complaints: Vec::new(),
             done: false,
+            behind_since: None,
             write_timeout,
         }
     }
@@ -163,12 +167,54 @@ impl Link {
     }
 
     pub(crate) fn ping(&mut self) -> Result<()> {
-        self.ws
-            .send(Message::Ping(Default::default()))
-            .map_err(|e| {
+        match self.ws.send(Message::Ping(Default::default())) {
+            // Queued behind frames a session client has not taken yet.
+            Err(tungstenite::Error::Io(e)) if self.behind_since.is_some() && would_block(&e) => {
+                Ok(())
+            }
+            Err(e) => {
                 self.end();
-                ws_error(e)
-            })
+                Err(ws_error(e))
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Offers a frame to a session client without waiting on it: what the
+    /// socket does not take at once waits in tungstenite's buffer (bounded
+    /// by its `max_write_buffer_size`) while the chat goes on. A client
+    /// behind for longer than the write timeout, or past the buffer, is
+    /// given up; its frames are in the session's log for a resume. The
+    /// socket's own write timeout is a millisecond for such links.
+    pub(crate) fn offer(&mut self, frame: Utf8Bytes) -> Result<()> {
+        let sent = match self.behind_since {
+            // Behind: queue it; the flush below sends what it can.
+            Some(_) => self
+                .ws
+                .write(Message::Text(frame))
+                .and_then(|()| self.ws.flush()),
+            None => self.ws.send(Message::Text(frame)),
+        };
+        match sent {
+            Ok(()) => {
+                self.behind_since = None;
+                Ok(())
+            }
+            Err(tungstenite::Error::Io(e)) if would_block(&e) => {
+                let since = *self.behind_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < self.write_timeout {
+                    return Ok(());
+                }
+                self.end();
+                let _ = self.tcp.shutdown(std::net::Shutdown::Both);
+                Err(Error::WriteTimeout(self.write_timeout))
+            }
+            Err(e) => {
+                self.end();
+                let _ = self.tcp.shutdown(std::net::Shutdown::Both);
+                Err(ws_error(e))
+            }
+        }
     }
 
     /// Writes one frame. The socket's write timeout bounds the wait on a
@@ -180,7 +226,7 @@ impl Link {
 
     /// Writes one frame that may also go to other clients (its bytes are
     /// shared, not copied), as [`write`](Link::write) does.
-    pub(crate) fn write_frame(&mut self, frame: Utf8Bytes) -> Result<()> {
+    fn write_frame(&mut self, frame: Utf8Bytes) -> Result<()> {
         match self.ws.send(Message::Text(frame)) {
             Ok(()) => Ok(()),
             Err(tungstenite::Error::Io(e))
@@ -357,6 +403,11 @@ pub(crate) fn ws_error(error: tungstenite::Error) -> Error {
         }
         other => Error::WebSocket(Box::new(other)),
     }
+}
+
+/// A write that the socket did not take in its timeout.
+fn would_block(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 #[cfg(test)]

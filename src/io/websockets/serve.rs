@@ -20,7 +20,7 @@ use crate::io::websockets::routes::{self, Route};
 use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::{IOWebsockets, TcpSocket, Transport};
-use crate::io::websockets::{Refusal, Request};
+use crate::io::websockets::{Refusal, Request, ServerConfig};
 use crate::io::{self, Filter};
 
 /// What `on_connect` may be: a function of the connection's stream that
@@ -76,10 +76,15 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             return;
         }
     };
-    let ws_config = WebSocketConfig::default()
+    let mut ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
         .read_buffer_size(READ_BUFFER);
+    if asked.is_some() {
+        // What a session client that is behind may have waiting: its
+        // backlog and then some; past it, it is detached (see Link::offer).
+        ws_config = ws_config.max_write_buffer_size(session_write_buffer(config));
+    }
     let key = key.to_owned();
     let upgrade = move |mut transport: Box<dyn Transport>, request: &Request| {
         accept(&mut transport, &key, request).ok()?;
@@ -210,11 +215,7 @@ fn serve_session(
     let Some(ws) = upgrade(transport, &request) else {
         return;
     };
-    let link = Arc::new(Mutex::new(Link::new(
-        ws,
-        stream.clone(),
-        config.write_timeout,
-    )));
+    let link = session_link(ws, &stream, config);
     match session.attach(link.clone(), after) {
         Ok(true) => read_client(&session, &link, &stream, config.idle_timeout),
         Ok(false) => {} // the chat was over: the client got its end
@@ -243,11 +244,7 @@ fn run_session(
         shared.sessions.remove(&session);
         return;
     };
-    let link = Arc::new(Mutex::new(Link::new(
-        ws,
-        stream.clone(),
-        config.write_timeout,
-    )));
+    let link = session_link(ws, &stream, config);
     let ws = Arc::new(IOWebsockets::session(
         session.clone(),
         request,
@@ -302,6 +299,28 @@ fn end_session(session: &Session, outcome: Outcome, stopping: bool) -> bool {
             session.end(CloseCode::Error, "on_connect panicked", Some(frame))
         }
     }
+}
+
+/// The most a session client that reads slowly may have waiting in its
+/// link: a whole replay buffer, and a few frames as large as a client may
+/// send (tungstenite's minimum is above its 128 KiB write buffer).
+fn session_write_buffer(config: &ServerConfig) -> usize {
+    (2 * config.session_replay_bytes + 2 * config.max_message_size).max(256 << 10)
+}
+
+/// A session client's link: its writes never wait on it (a millisecond
+/// at most; see `Link::offer`).
+fn session_link(
+    ws: WebSocket<Box<dyn Transport>>,
+    stream: &Arc<TcpStream>,
+    config: &ServerConfig,
+) -> Arc<Mutex<Link>> {
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(1)));
+    Arc::new(Mutex::new(Link::new(
+        ws,
+        stream.clone(),
+        config.write_timeout,
+    )))
 }
 
 fn link_lock(link: &Mutex<Link>) -> std::sync::MutexGuard<'_, Link> {

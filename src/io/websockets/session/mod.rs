@@ -76,6 +76,9 @@ struct State {
     ended: Option<(CloseCode, String)>,
     /// The last client closed with 1000: it is done, nobody comes back.
     done: bool,
+    /// When the registry may forget the session: set once its chat has
+    /// ended and its clients were closed (later when one may come back).
+    forget_at: Option<Instant>,
 }
 
 /// The settings a new session takes from the server's configuration.
@@ -106,6 +109,7 @@ impl Session {
                 detached_since: Some(Instant::now()),
                 ended: None,
                 done: false,
+                forget_at: None,
             }),
             cancel: AtomicBool::new(false),
             answers: crossbeam_channel::bounded(MAX_PENDING_ANSWERS),
@@ -145,9 +149,10 @@ impl Session {
         self.ready(&state)?;
         let frame = Utf8Bytes::from(frame);
         state.log.push(frame.clone());
+        // Offered, not waited for: a slow client never slows the chat.
         state
             .clients
-            .retain(|client| lock(client).write_frame(frame.clone()).is_ok());
+            .retain(|client| lock(client).offer(frame.clone()).is_ok());
         if state.clients.is_empty() && state.detached_since.is_none() {
             state.detached_since = Some(Instant::now());
         }
@@ -213,10 +218,10 @@ impl Session {
         {
             let mut link = lock(&client);
             if backlog.missed > 0 && self.events {
-                link.write(missed_events(backlog.missed))?;
+                link.offer(Utf8Bytes::from(missed_events(backlog.missed)))?;
             }
             for frame in backlog.frames {
-                link.write_frame(frame)?;
+                link.offer(frame)?;
             }
             if let Some((code, reason)) = &state.ended {
                 let stopping = self.stopping.load(Ordering::SeqCst);
@@ -264,7 +269,7 @@ impl Session {
                 let frame = Utf8Bytes::from(frame);
                 state.log.push(frame.clone());
                 for client in &state.clients {
-                    let _ = lock(client).write_frame(frame.clone());
+                    let _ = lock(client).offer(frame.clone());
                 }
             }
             state.ended = Some((code, reason.to_owned()));
@@ -288,20 +293,17 @@ impl Session {
             && !grace_over
             && !state.done
             && self.on_disconnect == OnDisconnect::Continue;
-        if awaited {
-            state.detached_since = Some(Instant::now());
-        }
+        state.forget_at = Some(if awaited {
+            Instant::now() + self.grace
+        } else {
+            Instant::now()
+        });
         awaited
     }
 
-    /// Whether the session ended and the grace for a client owed its end
-    /// is over.
+    /// Whether the session ended and nobody is owed its end any more.
     pub fn expired(&self) -> bool {
-        let state = self.lock();
-        state.ended.is_some()
-            && state
-                .detached_since
-                .is_none_or(|since| since.elapsed() >= self.grace)
+        self.lock().forget_at.is_some_and(|at| Instant::now() >= at)
     }
 }
 

@@ -624,3 +624,44 @@ fn a_client_that_stops_reading_does_not_slow_the_others() {
     );
     drop(stalled);
 }
+
+/// Chats for nobody are bounded: past `max_detached_sessions`, a session
+/// whose client goes is stopped at once and forgotten; the others wait.
+#[test]
+fn past_the_most_detached_sessions_a_session_stops_at_once() {
+    let config = config()
+        .detach_grace(Duration::from_secs(30))
+        .max_detached_sessions(1);
+    let server = IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
+        let message = ws.input("", false)?;
+        // 40 words 50 ms apart: both chats outlast the test's cuts.
+        let model = ReplayClient::new()
+            .text(reply())
+            .pace(Duration::from_millis(50));
+        let (mut chatbot, mut user_proxy) = notebook_agents(Arc::new(model));
+        user_proxy
+            .initiate_chat(&mut chatbot, ChatOptions::new(message))
+            .map(|_| ())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ids = [new_id(), new_id()];
+    for id in &ids {
+        let mut ws = connect(&url(&server, &format!("session={id}")));
+        send(&mut ws, "Weather?");
+        let _ = take(&mut ws, 3);
+        drop_tcp(ws);
+    }
+    eventually("one of the two chats to stop", || server.chats() == 1);
+    let mut outcomes: Vec<String> = ids
+        .iter()
+        .map(
+            |id| match tungstenite::connect(url(&server, &format!("session={id}&after=3"))) {
+                Ok((mut ws, _)) => format!("{:?}", until_close(&mut ws).1),
+                Err(tungstenite::Error::Http(response)) => response.status().to_string(),
+                Err(e) => e.to_string(),
+            },
+        )
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes, ["410 Gone", "Some(Normal)"]);
+}

@@ -63,6 +63,7 @@ pub struct ServerConfig {
     pub(crate) detach_grace: Duration,
     pub(crate) session_replay_bytes: usize,
     pub(crate) max_sessions: usize,
+    pub(crate) max_detached_sessions: usize,
     pub(crate) page: Option<Arc<str>>,
     pub(crate) health_path: Option<Arc<str>>,
     pub(crate) trusted_proxies: Vec<IpAddr>,
@@ -85,6 +86,7 @@ impl fmt::Debug for ServerConfig {
             .field("detach_grace", &self.detach_grace)
             .field("session_replay_bytes", &self.session_replay_bytes)
             .field("max_sessions", &self.max_sessions)
+            .field("max_detached_sessions", &self.max_detached_sessions)
             .field("page", &self.page.as_ref().map(|p| p.len()))
             .field("health_path", &self.health_path)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -120,6 +122,7 @@ impl ServerConfig {
             detach_grace: Duration::from_secs(60),
             session_replay_bytes: 1 << 20,
             max_sessions: 1024,
+            max_detached_sessions: 256,
             page: None,
             health_path: Some("/healthz".into()),
             trusted_proxies: Vec::new(),
@@ -203,6 +206,15 @@ impl ServerConfig {
     /// a new session beyond it is refused with 503.
     pub fn max_sessions(mut self, sessions: usize) -> ServerConfig {
         self.max_sessions = sessions;
+        self
+    }
+
+    /// The most sessions waiting with no client at once (default 256): a
+    /// session whose last client goes when this many wait already is
+    /// stopped at once, as with `on_disconnect=cancel`, so chats for nobody
+    /// are bounded however many clients vanish.
+    pub fn max_detached_sessions(mut self, sessions: usize) -> ServerConfig {
+        self.max_detached_sessions = sessions;
         self
     }
 
@@ -346,6 +358,11 @@ impl<'a> ServerSettings<'a> {
     /// See [`ServerConfig::max_sessions`].
     pub fn max_sessions(&self) -> usize {
         self.0.max_sessions
+    }
+
+    /// See [`ServerConfig::max_detached_sessions`].
+    pub fn max_detached_sessions(&self) -> usize {
+        self.0.max_detached_sessions
     }
 
     /// The page's HTML, if one is served (see [`ServerConfig::page`]).

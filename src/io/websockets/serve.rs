@@ -182,6 +182,8 @@ fn serve_session(
                     replay_bytes: config.session_replay_bytes,
                     input_timeout: config.input_timeout,
                     stopping: shared.stopping.clone(),
+                    detached: shared.sessions.detached.clone(),
+                    max_detached: config.max_detached_sessions,
                 },
             )
         }),

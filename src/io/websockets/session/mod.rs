@@ -7,7 +7,7 @@ mod log;
 mod reader;
 mod registry;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,9 @@ pub(crate) struct Session {
     grace: Duration,
     input_timeout: Option<Duration>,
     stopping: Arc<AtomicBool>,
+    /// The server's count of detached sessions, and its limit.
+    detached: Arc<AtomicUsize>,
+    max_detached: usize,
     state: Mutex<State>,
     /// A client asked to cancel: the next output or input fails once.
     cancel: AtomicBool,
@@ -79,6 +82,11 @@ struct State {
     /// When the registry may forget the session: set once its chat has
     /// ended and its clients were closed (later when one may come back).
     forget_at: Option<Instant>,
+    /// Counted among the server's detached sessions.
+    counted: bool,
+    /// Detached when the server already had its most detached sessions:
+    /// the chat stops as if its client had cancelled.
+    crowded_out: bool,
 }
 
 /// The settings a new session takes from the server's configuration.
@@ -90,6 +98,9 @@ pub(crate) struct SessionConfig {
     pub replay_bytes: usize,
     pub input_timeout: Option<Duration>,
     pub stopping: Arc<AtomicBool>,
+    /// The server's count of detached sessions, shared by all of them.
+    pub detached: Arc<AtomicUsize>,
+    pub max_detached: usize,
 }
 
 impl Session {
@@ -103,6 +114,8 @@ impl Session {
             grace: config.grace,
             input_timeout: config.input_timeout,
             stopping: config.stopping,
+            detached: config.detached,
+            max_detached: config.max_detached,
             state: Mutex::new(State {
                 log: FrameLog::new(config.replay_bytes),
                 clients: Vec::new(),
@@ -110,6 +123,8 @@ impl Session {
                 ended: None,
                 done: false,
                 forget_at: None,
+                counted: false,
+                crowded_out: false,
             }),
             cancel: AtomicBool::new(false),
             answers: crossbeam_channel::bounded(MAX_PENDING_ANSWERS),
@@ -132,7 +147,7 @@ impl Session {
         }
         match (state.detached_since, self.on_disconnect) {
             (None, _) => Ok(()),
-            (Some(_), _) if state.done => Err(Error::ConnectionClosed),
+            (Some(_), _) if state.done || state.crowded_out => Err(Error::ConnectionClosed),
             (Some(_), OnDisconnect::Cancel) => Err(Error::ConnectionClosed),
             (Some(since), OnDisconnect::Continue) if since.elapsed() >= self.grace => {
                 Err(Error::ConnectionClosed)
@@ -154,9 +169,29 @@ impl Session {
             .clients
             .retain(|client| lock(client).offer(frame.clone()).is_ok());
         if state.clients.is_empty() && state.detached_since.is_none() {
-            state.detached_since = Some(Instant::now());
+            self.became_detached(&mut state);
         }
         Ok(())
+    }
+
+    /// The last client has gone: the session waits for one, counted among
+    /// the server's detached sessions, unless there are too many already.
+    fn became_detached(&self, state: &mut State) {
+        state.detached_since = Some(Instant::now());
+        if state.ended.is_some() || state.counted {
+            return;
+        }
+        let before = self.detached.fetch_add(1, Ordering::SeqCst);
+        state.counted = true;
+        state.crowded_out = before >= self.max_detached;
+    }
+
+    /// The session is not detached any more (a client came back, or its
+    /// chat ended).
+    fn not_detached(&self, state: &mut State) {
+        if std::mem::take(&mut state.counted) {
+            self.detached.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     /// Shows `prompt` (a frame, when there is one) and waits for an answer
@@ -232,6 +267,7 @@ impl Session {
         state.clients.push(client);
         state.detached_since = None;
         state.done = false;
+        self.not_detached(&mut state);
         Ok(true)
     }
 
@@ -243,7 +279,7 @@ impl Session {
         if state.clients.is_empty() {
             state.done = done;
             if state.detached_since.is_none() {
-                state.detached_since = Some(Instant::now());
+                self.became_detached(&mut state);
             }
             drop(state);
             self.wake();
@@ -273,6 +309,7 @@ impl Session {
                 }
             }
             state.ended = Some((code, reason.to_owned()));
+            self.not_detached(&mut state);
             std::mem::take(&mut state.clients)
         };
         let stopping = self.stopping.load(Ordering::SeqCst);
@@ -292,6 +329,7 @@ impl Session {
         let awaited = !everyone_has_it
             && !grace_over
             && !state.done
+            && !state.crowded_out
             && self.on_disconnect == OnDisconnect::Continue;
         state.forget_at = Some(if awaited {
             Instant::now() + self.grace

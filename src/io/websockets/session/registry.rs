@@ -1,6 +1,7 @@
 //! The server's sessions by id, and what a handshake asks of them.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::io::websockets::session::{OnDisconnect, Session, SessionId};
@@ -57,6 +58,8 @@ pub(crate) enum Opened {
 pub(crate) struct Sessions {
     live: Mutex<HashMap<SessionId, Arc<Session>>>,
     max: usize,
+    /// How many are detached now (their chats keep this count).
+    pub detached: Arc<AtomicUsize>,
 }
 
 impl Sessions {
@@ -65,6 +68,7 @@ impl Sessions {
         Sessions {
             live: Mutex::new(HashMap::new()),
             max,
+            detached: Arc::new(AtomicUsize::new(0)),
         }
     }
 

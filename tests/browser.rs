@@ -170,6 +170,21 @@ fn open_page(model: chat::Model) -> (agentio::io::websockets::WebsocketServer, B
     (server, browser, cdp)
 }
 
+/// Saves the page, 900 × 1100 CSS pixels, as a PNG at `path`.
+fn screenshot(cdp: &mut Cdp, path: &std::path::Path) {
+    use base64::Engine;
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 900, "height": 1100, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    let shot = cdp.call("Page.captureScreenshot", json!({"format": "png"}));
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("the screenshot is not base64: {e}"));
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
 /// What the page shows of the notebook chat: tool calls, tool results, and
 /// the bodies holding TERMINATE (the streamed poem).
 fn shown(cdp: &mut Cdp) -> (Value, Value, Vec<Value>) {
@@ -205,6 +220,11 @@ fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
     let poem = poems[0].as_str().unwrap_or("");
     assert!(poem.starts_with("Beneath the Paris sky"), "{poem}");
     assert_eq!(poem.split_whitespace().count(), 200);
+    // The README's picture of the page: `AGENTIO_SCREENSHOT=docs/page.png
+    // cargo test --test browser` makes it again.
+    if let Some(path) = std::env::var_os("AGENTIO_SCREENSHOT") {
+        screenshot(&mut cdp, std::path::Path::new(&path));
+    }
     let streaming_left = cdp.eval("document.querySelectorAll('.streaming').length");
     assert_eq!(
         streaming_left,

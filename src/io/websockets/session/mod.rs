@@ -213,6 +213,9 @@ impl Session {
             match self.answers.1.recv_timeout(wait) {
                 Ok(Wake::Look) => continue,
                 Ok(Wake::Answer(answer)) => {
+                    // The first answer wins: others already waiting (other
+                    // clients answering the same request) are dropped.
+                    while self.answers.1.try_recv().is_ok() {}
                     if self.events {
                         // Every client sees which answer was taken.
                         self.publish(Event::input_response(answer.clone()).to_json())?;

@@ -32,6 +32,10 @@ fn main() {
             a_reload_mid_chat_shows_the_conversation_once_then_the_rest,
             external::CHROMIUM
         ),
+        trial!(
+            a_cut_connection_resumes_by_itself_and_new_chat_starts_over,
+            external::CHROMIUM
+        ),
     ]);
 }
 
@@ -148,6 +152,13 @@ fn launch() -> (Browser, String) {
 /// `model`.
 fn open_page(model: chat::Model) -> (agentio::io::websockets::WebsocketServer, Browser, Cdp) {
     let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
+    let url = chat::page_url(&server);
+    let (browser, cdp) = open_url(&url);
+    (server, browser, cdp)
+}
+
+/// The browser and a DevTools session on the page at `url`.
+fn open_url(url: &str) -> (Browser, Cdp) {
     let (browser, devtools) = launch();
     let (ws, _) = tungstenite::connect(devtools.as_str()).unwrap_or_else(|e| panic!("{e}"));
     if let MaybeTlsStream::Plain(s) = ws.get_ref() {
@@ -158,16 +169,13 @@ fn open_page(model: chat::Model) -> (agentio::io::websockets::WebsocketServer, B
         next_id: 0,
         session: None,
     };
-    let target = cdp.call(
-        "Target.createTarget",
-        json!({"url": chat::page_url(&server)}),
-    );
+    let target = cdp.call("Target.createTarget", json!({"url": url}));
     let attached = cdp.call(
         "Target.attachToTarget",
         json!({"targetId": target["targetId"], "flatten": true}),
     );
     cdp.session = attached["sessionId"].as_str().map(str::to_owned);
-    (server, browser, cdp)
+    (browser, cdp)
 }
 
 /// Saves the page, 900 × 1100 CSS pixels, as a PNG at `path`.
@@ -270,4 +278,118 @@ fn a_reload_mid_chat_shows_the_conversation_once_then_the_rest() {
     );
     let questions = cdp.eval("[...document.querySelectorAll('.msg .body')].filter(n => n.textContent.startsWith('Check out the weather in Paris')).length");
     assert_eq!(questions, json!(1), "the question once");
+}
+
+/// A TCP relay to the server that the test can cut, as a network would:
+/// every connection through it is shut down at once, without a close frame.
+struct Relay {
+    port: u16,
+    live: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Relay {
+    fn to(server: std::net::SocketAddr) -> Relay {
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (kept, count) = (live.clone(), accepted.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Ok(upstream) = TcpStream::connect(server) else {
+                    continue;
+                };
+                let pipes = [
+                    (client.try_clone(), upstream.try_clone()),
+                    (upstream.try_clone(), client.try_clone()),
+                ];
+                if let Ok(mut open) = kept.lock() {
+                    open.extend([client, upstream]);
+                }
+                for pipe in pipes {
+                    if let (Ok(mut from), Ok(mut to)) = pipe {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Both);
+                        });
+                    }
+                }
+            }
+        });
+        Relay {
+            port,
+            live,
+            accepted,
+        }
+    }
+
+    /// Cuts every connection through the relay.
+    fn cut(&self) {
+        if let Ok(mut open) = self.live.lock() {
+            for socket in open.drain(..) {
+                let _ = socket.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// The page's own recovery: a connection cut mid-poem (no close frame)
+/// resumes by itself with `after`, and the poem arrives whole, once; then
+/// "New chat" starts a new session on a clean page.
+fn a_cut_connection_resumes_by_itself_and_new_chat_starts_over() {
+    let model = chat::Model::ReplayPaced(Duration::from_millis(10));
+    let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
+    let relay = Relay::to(server.local_addr());
+    let (_browser, mut cdp) = open_url(&format!("http://127.0.0.1:{}/", relay.port));
+    cdp.wait_for(
+        "the page to ask for input",
+        "document.getElementById('reply') && !document.getElementById('reply').disabled",
+    );
+    let first_session = cdp.eval("localStorage.getItem('agentio-session')");
+    cdp.eval(
+        "document.getElementById('reply').value = 'Check out the weather in Paris and write a poem about it.'; \
+         document.getElementById('composer').requestSubmit(); true",
+    );
+    cdp.wait_for(
+        "the poem to start streaming",
+        "[...document.querySelectorAll('.streaming .body')].some(n => n.textContent.split(' ').length > 20)",
+    );
+    let before_cut = relay.accepted.load(std::sync::atomic::Ordering::SeqCst);
+    relay.cut();
+    cdp.wait_for(
+        "the chat to end after the cut",
+        "document.body.innerText.includes('chat ended')",
+    );
+    let (tool_calls, results, poems) = shown(&mut cdp);
+    assert_eq!((tool_calls, results), (json!(1), json!(1)), "once each");
+    assert_eq!(poems.len(), 1, "the poem once: {poems:?}");
+    let poem = poems[0].as_str().unwrap_or("");
+    assert_eq!(
+        poem.split_whitespace().count(),
+        200,
+        "the whole poem: {poem}"
+    );
+
+    assert!(
+        relay.accepted.load(std::sync::atomic::Ordering::SeqCst) > before_cut,
+        "the page connected again by itself"
+    );
+
+    cdp.eval("document.getElementById('new').click(); true");
+    cdp.wait_for(
+        "a clean page asking for the first message",
+        "document.querySelectorAll('.msg').length === 0 && !document.getElementById('reply').disabled",
+    );
+    let second_session = cdp.eval("localStorage.getItem('agentio-session')");
+    assert_ne!(first_session, second_session, "a new session");
+    assert!(
+        second_session.as_str().is_some_and(|id| id.len() >= 22),
+        "{second_session}"
+    );
 }

@@ -179,18 +179,27 @@ fn a_second_client_joins_and_sees_everything_and_either_may_answer() {
     // The second client gets the kept frames (the request), then live ones.
     let mut second = connect(&url(&server, &format!("session={id}{events}")));
     assert_eq!(text(&mut second), request);
+    // Both answer; the first answer wins, the other is dropped: it must not
+    // answer the next request either.
     send(
         &mut second,
         r#"{"type":"input_response","content":{"value":"ask: Weather?"}}"#,
     );
+    send(
+        &mut first,
+        r#"{"type":"input_response","content":{"value":"ask: late"}}"#,
+    );
     // Both see the answer taken, then the chat.
+    let mut taken = String::new();
     for ws in [&mut first, &mut second] {
-        let taken = text(ws);
-        assert!(
-            taken.contains("input_response") && taken.contains("ask: Weather?"),
-            "{taken}"
-        );
+        taken = text(ws);
+        assert!(taken.contains("input_response"), "{taken}");
     }
+    let loser = if taken.contains("ask: late") {
+        "ask: Weather?"
+    } else {
+        "ask: late"
+    };
     // The user proxy now asks a human; the first client answers "exit".
     for ws in [&mut first, &mut second] {
         loop {
@@ -209,6 +218,11 @@ fn a_second_client_joins_and_sees_everything_and_either_may_answer() {
     );
     assert_eq!(a, b, "both clients see the same frames");
     assert!(a.iter().any(|f| f.contains("\"value\":\"exit\"")), "{a:?}");
+    assert!(
+        !a.iter()
+            .any(|f| f.contains("input_response") && f.contains(loser)),
+        "the late answer answered nothing: {a:?}"
+    );
 }
 
 #[test]

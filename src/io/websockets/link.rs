@@ -36,6 +36,9 @@ pub(crate) struct Link {
     /// Since when a session client has frames waiting that its socket did
     /// not take (see [`Link::offer`]).
     behind_since: Option<Instant>,
+    /// The last of its session's input requests this client was shown: its
+    /// answers are for that one.
+    pub(crate) request_seen: u64,
     /// How long one write may wait on a client that does not read.
     write_timeout: Duration,
 }
@@ -77,6 +80,7 @@ impl Link {
             complaints: Vec::new(),
             done: false,
             behind_since: None,
+            request_seen: 0,
             write_timeout,
         }
     }

@@ -63,8 +63,9 @@ pub(crate) struct Session {
 
 /// What wakes a chat waiting for input.
 enum Wake {
-    /// A client's answer.
-    Answer(String),
+    /// A client's answer: the text, the input request the client had been
+    /// shown last, and which client (its link's address) sent it.
+    Answer(String, u64, usize),
     /// Something changed (a cancel, the last client left): look again.
     Look,
 }
@@ -84,6 +85,10 @@ struct State {
     forget_at: Option<Instant>,
     /// Counted among the server's detached sessions.
     counted: bool,
+    /// Input requests made so far (the open one, while one is open).
+    requests: u64,
+    /// The last request answered, and by which client.
+    answered: (u64, Option<usize>),
     /// Detached when the server already had its most detached sessions:
     /// the chat stops as if its client had cancelled.
     crowded_out: bool,
@@ -125,6 +130,8 @@ impl Session {
                 forget_at: None,
                 counted: false,
                 crowded_out: false,
+                requests: 0,
+                answered: (0, None),
             }),
             cancel: AtomicBool::new(false),
             answers: crossbeam_channel::bounded(MAX_PENDING_ANSWERS),
@@ -196,7 +203,20 @@ impl Session {
 
     /// Shows `prompt` (a frame, when there is one) and waits for an answer
     /// from any client, attached now or later, at most the input timeout.
+    ///
+    /// The first answer wins. An answer names, through its client, the
+    /// request that client was shown last; one to a request another client
+    /// already answered came too late and is dropped (the winner's own next
+    /// message, typed ahead, is not).
     pub fn input(&self, prompt: Option<String>) -> Result<String> {
+        let request = {
+            let mut state = self.lock();
+            state.requests += 1;
+            for client in &state.clients {
+                lock(client).request_seen = state.requests;
+            }
+            state.requests
+        };
         if let Some(prompt) = prompt {
             self.publish(prompt)?;
         }
@@ -212,10 +232,15 @@ impl Session {
             }
             match self.answers.1.recv_timeout(wait) {
                 Ok(Wake::Look) => continue,
-                Ok(Wake::Answer(answer)) => {
-                    // The first answer wins: others already waiting (other
-                    // clients answering the same request) are dropped.
-                    while self.answers.1.try_recv().is_ok() {}
+                Ok(Wake::Answer(answer, seen, from)) => {
+                    {
+                        let mut state = self.lock();
+                        let (last, winner) = state.answered;
+                        if last > 0 && seen <= last && winner != Some(from) {
+                            continue; // another client answered that request first
+                        }
+                        state.answered = (request, Some(from));
+                    }
                     if self.events {
                         // Every client sees which answer was taken.
                         self.publish(Event::input_response(answer.clone()).to_json())?;
@@ -228,9 +253,14 @@ impl Session {
         }
     }
 
-    /// An answer from a client; false when too many wait already.
-    pub fn answer(&self, answer: String) -> bool {
-        self.answers.0.try_send(Wake::Answer(answer)).is_ok()
+    /// An answer from `client`, which was shown request `seen` last; false
+    /// when too many wait already.
+    pub fn answer(&self, answer: String, seen: u64, client: &Arc<Mutex<Link>>) -> bool {
+        let from = Arc::as_ptr(client) as usize;
+        self.answers
+            .0
+            .try_send(Wake::Answer(answer, seen, from))
+            .is_ok()
     }
 
     /// A client asked to stop the chat: it stops, whatever the policy.
@@ -267,6 +297,8 @@ impl Session {
                 return Ok(false);
             }
         }
+        // It has the open request (or the last) in what it got.
+        lock(&client).request_seen = state.requests;
         state.clients.push(client);
         state.detached_since = None;
         state.done = false;

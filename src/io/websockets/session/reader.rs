@@ -33,17 +33,24 @@ pub(crate) fn read_client(
             Ok(0) => break, // the client closed its side
             Ok(_) => {
                 heard = Instant::now();
-                let (answers, cancel, complaints, open) = {
+                let (answers, seen, cancel, complaints, open) = {
                     let mut link = lock(client);
                     link.poll(session.events);
                     let answers: Vec<String> = link.pending.drain(..).collect();
                     let complaints = std::mem::take(&mut link.complaints);
-                    (answers, link.take_cancel(), complaints, link.is_open())
+                    let seen = link.request_seen;
+                    (
+                        answers,
+                        seen,
+                        link.take_cancel(),
+                        complaints,
+                        link.is_open(),
+                    )
                 };
                 // The link's lock is released: publishing takes the
                 // session's lock, then each link's.
                 for answer in answers {
-                    if !session.answer(answer) {
+                    if !session.answer(answer, seen, client) {
                         let _ = session.publish(
                             Event::error("too many answers wait already; this one was dropped")
                                 .to_json(),

@@ -193,6 +193,21 @@ fn screenshot(cdp: &mut Cdp, path: &std::path::Path) {
     std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
+/// True once the streamed poem has more than 20 words on the page.
+const POEM_STREAMING: &str = "[...document.querySelectorAll('.streaming .body')].some(n => n.textContent.split(' ').length > 20)";
+
+/// Waits for the page to ask, then asks for the notebook's weather poem.
+fn ask_for_the_poem(cdp: &mut Cdp) {
+    cdp.wait_for(
+        "the page to ask for input",
+        "document.getElementById('reply') && !document.getElementById('reply').disabled",
+    );
+    cdp.eval(
+        "document.getElementById('reply').value = 'Check out the weather in Paris and write a poem about it.'; \
+         document.getElementById('composer').requestSubmit(); true",
+    );
+}
+
 /// What the page shows of the notebook chat: tool calls, tool results, and
 /// the bodies holding TERMINATE (the streamed poem).
 fn shown(cdp: &mut Cdp) -> (Value, Value, Vec<Value>) {
@@ -208,14 +223,7 @@ fn shown(cdp: &mut Cdp) -> (Value, Value, Vec<Value>) {
 
 fn the_page_shows_the_tool_call_and_the_streamed_poem_once() {
     let (_server, _browser, mut cdp) = open_page(chat::Model::Replay);
-    cdp.wait_for(
-        "the page to ask for input",
-        "document.getElementById('reply') && !document.getElementById('reply').disabled",
-    );
-    cdp.eval(
-        "document.getElementById('reply').value = 'Check out the weather in Paris and write a poem about it.'; \
-         document.getElementById('composer').requestSubmit(); true",
-    );
+    ask_for_the_poem(&mut cdp);
     cdp.wait_for(
         "the chat to end",
         "document.body.innerText.includes('chat ended')",
@@ -248,18 +256,8 @@ fn a_reload_mid_chat_shows_the_conversation_once_then_the_rest() {
     // 200 words 10 ms apart: two seconds of streaming to reload in.
     let model = chat::Model::ReplayPaced(Duration::from_millis(10));
     let (_server, _browser, mut cdp) = open_page(model);
-    cdp.wait_for(
-        "the page to ask for input",
-        "document.getElementById('reply') && !document.getElementById('reply').disabled",
-    );
-    cdp.eval(
-        "document.getElementById('reply').value = 'Check out the weather in Paris and write a poem about it.'; \
-         document.getElementById('composer').requestSubmit(); true",
-    );
-    cdp.wait_for(
-        "the poem to start streaming",
-        "[...document.querySelectorAll('.streaming .body')].some(n => n.textContent.split(' ').length > 20)",
-    );
+    ask_for_the_poem(&mut cdp);
+    cdp.wait_for("the poem to start streaming", POEM_STREAMING);
     cdp.call("Page.reload", json!({}));
     cdp.wait_for(
         "the chat to end after the reload",
@@ -347,19 +345,9 @@ fn a_cut_connection_resumes_by_itself_and_new_chat_starts_over() {
     let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
     let relay = Relay::to(server.local_addr());
     let (_browser, mut cdp) = open_url(&format!("http://127.0.0.1:{}/", relay.port));
-    cdp.wait_for(
-        "the page to ask for input",
-        "document.getElementById('reply') && !document.getElementById('reply').disabled",
-    );
+    ask_for_the_poem(&mut cdp);
     let first_session = cdp.eval("localStorage.getItem('agentio-session')");
-    cdp.eval(
-        "document.getElementById('reply').value = 'Check out the weather in Paris and write a poem about it.'; \
-         document.getElementById('composer').requestSubmit(); true",
-    );
-    cdp.wait_for(
-        "the poem to start streaming",
-        "[...document.querySelectorAll('.streaming .body')].some(n => n.textContent.split(' ').length > 20)",
-    );
+    cdp.wait_for("the poem to start streaming", POEM_STREAMING);
     let before_cut = relay.accepted.load(std::sync::atomic::Ordering::SeqCst);
     relay.cut();
     cdp.wait_for(

@@ -183,6 +183,19 @@ fn start_app(hosts: &Hosts, n: usize, port: u16, grace: &str) -> Running {
     app
 }
 
+/// The first line of JSON `process` prints (the load tool's counts).
+fn report(process: &Running, what: &str) -> Value {
+    loop {
+        let line = process
+            .lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{what} never reported: {e}"));
+        if let Ok(value) = serde_json::from_str::<Value>(&line) {
+            return value;
+        }
+    }
+}
+
 /// SIGTERM, then the instance's own account of its drain; it must exit 0.
 fn drain(mut app: Running) -> String {
     app.signal("TERM");
@@ -267,15 +280,7 @@ fn rolling_restarts_behind_haproxy_lose_no_chat() {
         }
         apps[n] = Some(start_app(&hosts, n, ports[n], graces[n]));
     }
-    let counts: Value = loop {
-        let line = load
-            .lines
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("the load never reported: {e}"));
-        if let Ok(value) = serde_json::from_str::<Value>(&line) {
-            break value;
-        }
-    };
+    let counts = report(&load, "the load");
     println!("drains: {drains:?}");
     println!("chats through haproxy: {counts}");
     let count = |key: &str| counts[key].as_u64().unwrap_or(u64::MAX);
@@ -301,15 +306,7 @@ fn rolling_restarts_behind_haproxy_lose_no_chat() {
         &example_bin("load"),
         &["--resume-through", &uri, "--chats", "20"],
     ));
-    let resumed: Value = loop {
-        let line = resumes
-            .lines
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("the resumes never reported: {e}"));
-        if let Ok(value) = serde_json::from_str::<Value>(&line) {
-            break value;
-        }
-    };
+    let resumed = report(&resumes, "the resumes");
     println!("session chats cut and resumed through haproxy: {resumed}");
     assert_eq!(resumed["completed"], 20, "{resumed}");
     assert_eq!(resumed["lost_or_repeated"], 0, "{resumed}");

@@ -22,23 +22,11 @@ use agentio::io::{
 use agentio::llm::parse_config_list;
 use agentio::unversioned::{SseEvent, SseReader, ToolCallAssembler};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use serde_json::{Value, json};
 
 fn config() -> Config {
-    Config {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10_000),
-        failure_persistence: None,
-        rng_seed: match std::env::var("PROPTEST_SEED").as_deref() {
-            Ok("random") => RngSeed::Random,
-            Ok(seed) => RngSeed::Fixed(seed.parse().unwrap_or(0x5eed)),
-            Err(_) => RngSeed::Fixed(0x5eed),
-        },
-        ..Config::default()
-    }
+    common::proptest_config(10_000)
 }
 
 /// Any text, control characters and every plane included.

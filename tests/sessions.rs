@@ -542,25 +542,13 @@ fn a_normal_close_ends_the_wait_and_going_away_does_not() {
 mod any_cuts {
     use super::*;
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, RngSeed};
+    use proptest::test_runner::Config;
     use tungstenite::protocol::CloseFrame;
 
     /// Real chats over real sockets: few cases by default (each is a chat
-    /// of ~50 frames); `PROPTEST_CASES` / `PROPTEST_SEED=random` explore.
+    /// of ~60 frames).
     fn config() -> Config {
-        Config {
-            cases: std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(16),
-            failure_persistence: None,
-            rng_seed: match std::env::var("PROPTEST_SEED").as_deref() {
-                Ok("random") => RngSeed::Random,
-                Ok(seed) => RngSeed::Fixed(seed.parse().unwrap_or(0x5eed)),
-                Err(_) => RngSeed::Fixed(0x5eed),
-            },
-            ..Config::default()
-        }
+        common::proptest_config(16)
     }
 
     proptest! {

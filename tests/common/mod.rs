@@ -323,3 +323,23 @@ pub fn streamed_tool_call(id: &str, name: &str, arguments: &str) -> Reply {
         usage_chunk(20, 5),
     ])
 }
+
+/// The property tests' settings: `default_cases` cases with a fixed seed
+/// (0x5eed), so CI is reproducible; `PROPTEST_CASES` and
+/// `PROPTEST_SEED=random` (or a number) explore.
+pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngSeed};
+    Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_cases),
+        failure_persistence: None,
+        rng_seed: match std::env::var("PROPTEST_SEED").as_deref() {
+            Ok("random") => RngSeed::Random,
+            Ok(seed) => RngSeed::Fixed(seed.parse().unwrap_or(0x5eed)),
+            Err(_) => RngSeed::Fixed(0x5eed),
+        },
+        ..Config::default()
+    }
+}

@@ -3,13 +3,13 @@
 use std::io::ErrorKind;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::io::websockets::link::Link;
+use crate::io::websockets::link::{Link, lock};
 use crate::io::websockets::session::Session;
 use crate::io::websockets::{Request, ServerConfig, Transport};
 use crate::io::{Event, EventKind, Filter, IOStream, joined};
@@ -162,17 +162,18 @@ impl IOWebsockets {
     }
 
     /// Ends the connection with a close frame and waits briefly for the
-    /// client's, so the close is clean on both sides.
-    pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) {
+    /// client's, so the close is clean on both sides. A session's chat ends
+    /// for all its clients; true when one may still come back for the end
+    /// (see [`Session::end`]).
+    pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) -> bool {
         let error = error.map(|e| self.error_frame(&e));
         match &self.target {
             Target::Link(link) => {
                 let stopping = self.stopping.load(Ordering::SeqCst);
                 lock(link).close(code, reason, error, stopping);
+                false
             }
-            Target::Session(session) => {
-                session.end(code, reason, error);
-            }
+            Target::Session(session) => session.end(code, reason, error),
         }
     }
 
@@ -290,10 +291,4 @@ impl IOStream for IOWebsockets {
         }
         Ok(())
     }
-}
-
-fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
-    // A panic while holding the lock leaves at worst a half-written frame,
-    // after which the connection fails on its own; keep going.
-    link.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -409,6 +409,13 @@ pub(crate) fn ws_error(error: tungstenite::Error) -> Error {
     }
 }
 
+/// Locks a link shared between a chat and a client's reader. A panic while
+/// it was held leaves at worst a half-written frame, after which the link
+/// fails on its own; keep going.
+pub(crate) fn lock(link: &std::sync::Mutex<Link>) -> std::sync::MutexGuard<'_, Link> {
+    link.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A write that the socket did not take in its timeout.
 fn would_block(e: &std::io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)

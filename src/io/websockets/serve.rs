@@ -15,7 +15,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::io::websockets::handshake::{accept, read_request};
-use crate::io::websockets::link::Link;
+use crate::io::websockets::link::{self, Link};
 use crate::io::websockets::routes::{self, Route};
 use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
@@ -127,8 +127,10 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
 /// What `on_connect` did, as `catch_unwind` reports it.
 type Outcome = std::thread::Result<std::result::Result<(), String>>;
 
-/// Closes `ws` with the code that says how its chat ended.
-fn close(ws: &IOWebsockets, outcome: Outcome, stopping: bool) {
+/// Closes `ws` with the code that says how its chat ended; for a session,
+/// true when a client may still come back for the end (see
+/// [`IOWebsockets::close`]).
+fn close(ws: &IOWebsockets, outcome: Outcome, stopping: bool) -> bool {
     match outcome {
         Ok(Ok(())) if stopping => ws.close(CloseCode::Away, "server shutting down", None),
         Ok(Ok(())) => ws.close(CloseCode::Normal, "", None),
@@ -140,7 +142,7 @@ fn close(ws: &IOWebsockets, outcome: Outcome, stopping: bool) {
                 CloseCode::Error,
                 "on_connect panicked",
                 Some(format!("on_connect panicked: {detail}")),
-            );
+            )
         }
     }
 }
@@ -223,7 +225,7 @@ fn serve_session(
         Ok(false) => {} // the chat was over: the client got its end
         Err(_) => {
             let stopping = shared.stopping.load(Ordering::SeqCst);
-            link_lock(&link).close(CloseCode::Away, "", None, stopping);
+            link::lock(&link).close(CloseCode::Away, "", None, stopping);
         }
     }
 }
@@ -270,37 +272,12 @@ fn run_session(
         drop(slot);
         // A client that was away when the chat ended may still resume
         // for the end, within the grace; otherwise the session goes now.
-        if !end_session(&session, outcome, stopping) {
+        if !close(&ws, outcome, stopping) {
             shared.sessions.remove(&session);
         }
         // Wakes this client's reader, if the client is still here.
         let _ = stream.shutdown(std::net::Shutdown::Both);
     });
-}
-
-/// Ends a session's chat with the close code that says how it ended (as
-/// [`close`] does for a connection); true when a client may still come back
-/// for the end.
-fn end_session(session: &Session, outcome: Outcome, stopping: bool) -> bool {
-    let error_frame = |e: &str| {
-        if session.events {
-            crate::io::Event::error(e).to_json()
-        } else {
-            format!("Error: {e}\n")
-        }
-    };
-    let away = (CloseCode::Away, "server shutting down");
-    match outcome {
-        Ok(Ok(())) if stopping => session.end(away.0, away.1, None),
-        Ok(Ok(())) => session.end(CloseCode::Normal, "", None),
-        Ok(Err(e)) if stopping => session.end(away.0, away.1, Some(error_frame(&e))),
-        Ok(Err(e)) => session.end(CloseCode::Error, "on_connect failed", Some(error_frame(&e))),
-        Err(panic) => {
-            let detail = crate::error::panic_message(panic.as_ref());
-            let frame = error_frame(&format!("on_connect panicked: {detail}"));
-            session.end(CloseCode::Error, "on_connect panicked", Some(frame))
-        }
-    }
 }
 
 /// The most a session client that reads slowly may have waiting in its
@@ -323,10 +300,6 @@ fn session_link(
         stream.clone(),
         config.write_timeout,
     )))
-}
-
-fn link_lock(link: &Mutex<Link>) -> std::sync::MutexGuard<'_, Link> {
-    link.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A reader whose reads all end by one deadline: a socket's read timeout

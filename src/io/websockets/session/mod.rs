@@ -16,11 +16,11 @@ use tungstenite::Utf8Bytes;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 pub(crate) use id::SessionId;
-pub(crate) use log::FrameLog;
+use log::FrameLog;
 pub(crate) use reader::read_client;
 pub(crate) use registry::{Opened, SessionRequest, Sessions};
 
-use crate::io::websockets::link::Link;
+use crate::io::websockets::link::{Link, lock};
 use crate::io::{Event, Filter, MissedEventsEvent};
 use crate::{Error, Result};
 
@@ -378,10 +378,6 @@ impl Session {
     pub fn expired(&self) -> bool {
         self.lock().forget_at.is_some_and(|at| Instant::now() >= at)
     }
-}
-
-fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
-    link.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The event that tells a resuming events-mode client how many frames it

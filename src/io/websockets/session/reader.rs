@@ -10,7 +10,8 @@ use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::Event;
 use crate::io::websockets::link::Link;
-use crate::io::websockets::session::{Session, lock};
+use crate::io::websockets::link::lock;
+use crate::io::websockets::session::Session;
 
 /// Reads `client`'s frames into `session` until the client goes, then
 /// detaches it. Waits for bytes with `peek`, without the link's lock, so

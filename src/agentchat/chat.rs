@@ -6,7 +6,7 @@ use crate::agentchat::result::UsageLog;
 use crate::agentchat::{ChatOptions, ChatResult, ConversableAgent, Streaming, SummaryMethod};
 use crate::io::{
     self, Event, Filter, Filtered, IOStream, TextEvent, ToolCallEvent, ToolResponse,
-    ToolResponseEvent, Uuid,
+    ToolResponseEvent,
 };
 use crate::llm::{ChatRequest, ChatResponse, Message, ModelClient, Role};
 use crate::{Error, Result};
@@ -201,38 +201,21 @@ fn deliver(
     to.append(&from.name, message, false, &from.name);
     let (sender, recipient) = (from.name.clone(), to.name.clone());
     if !message.tool_responses.is_empty() {
-        turn.send(Event::ToolResponse(ToolResponseEvent {
-            uuid: Uuid::new_v4(),
-            content: message
-                .tool_responses
-                .iter()
-                .map(|r| r.content.as_str())
-                .collect::<Vec<_>>()
-                .join("\n\n"),
-            sender: sender.clone(),
-            recipient: recipient.clone(),
-            role: "tool".to_owned(),
-            tool_responses: message.tool_responses.clone(),
-        }))?;
+        turn.send(Event::ToolResponse(ToolResponseEvent::new(
+            message.tool_responses.clone(),
+            sender.clone(),
+            recipient.clone(),
+        )))?;
         if message.message.role == Role::Tool {
             return Ok(());
         }
     }
     if !message.message.tool_calls.is_empty() {
-        return turn.send(Event::ToolCall(ToolCallEvent {
-            uuid: Uuid::new_v4(),
-            content: message.message.content.clone(),
-            sender,
-            recipient,
-            role: "assistant".to_owned(),
-            tool_calls: message.message.tool_calls.clone(),
-        }));
+        let mut event = ToolCallEvent::new(message.message.tool_calls.clone(), sender, recipient);
+        event.content = message.message.content.clone();
+        return turn.send(Event::ToolCall(event));
     }
-    turn.send(Event::Text(TextEvent {
-        uuid: Uuid::new_v4(),
-        content: message.message.text().to_owned(),
-        sender,
-        recipient,
-        streamed: message.streamed,
-    }))
+    let mut event = TextEvent::new(message.message.text(), sender, recipient);
+    event.streamed = message.streamed;
+    turn.send(Event::Text(event))
 }

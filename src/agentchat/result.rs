@@ -1,7 +1,7 @@
 //! What a chat produced: its history, summary, cost and human input; and
 //! the log of model calls its cost is summed from.
 
-use crate::io::{Event, ModelUsage, ModelUsageSummary, UsageMode, UsageSummaryEvent, Uuid};
+use crate::io::{Event, ModelUsage, ModelUsageSummary, UsageSummaryEvent};
 use crate::llm::{ChatResponse, Message, Usage};
 
 /// Tokens and cost of a chat, as AutoGen's `ChatResult.cost` reports them.
@@ -18,12 +18,10 @@ impl ChatCost {
     /// The cost as a `usage_summary` event (mode both), which prints as
     /// AutoGen's `print_usage_summary()`: send it to a stream to show it.
     pub fn usage_summary(&self) -> Event {
-        Event::UsageSummary(UsageSummaryEvent {
-            uuid: Uuid::new_v4(),
-            actual: self.usage_excluding_cached_inference.clone(),
-            total: self.usage_including_cached_inference.clone(),
-            mode: UsageMode::Both,
-        })
+        Event::UsageSummary(UsageSummaryEvent::new(
+            self.usage_excluding_cached_inference.clone(),
+            self.usage_including_cached_inference.clone(),
+        ))
     }
 }
 
@@ -80,13 +78,7 @@ impl UsageLog {
             let index = match usages.iter().position(|u| u.model == call.model) {
                 Some(i) => i,
                 None => {
-                    usages.push(ModelUsage {
-                        model: call.model.clone(),
-                        prompt_tokens: 0,
-                        completion_tokens: 0,
-                        total_tokens: 0,
-                        cost: 0.0,
-                    });
+                    usages.push(ModelUsage::new(call.model.clone(), 0, 0, 0, 0.0));
                     usages.len() - 1
                 }
             };
@@ -96,11 +88,6 @@ impl UsageLog {
             entry.total_tokens += call.usage.total_tokens;
             entry.cost += call.cost;
         }
-        // From +0.0: an empty f64 sum is -0.0, which would print as such.
-        let total_cost = usages.iter().fold(0.0, |sum, u| sum + u.cost);
-        ModelUsageSummary {
-            usages: Some(usages),
-            total_cost: Some(total_cost),
-        }
+        ModelUsageSummary::new(usages)
     }
 }

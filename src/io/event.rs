@@ -590,6 +590,7 @@ impl ModelUsageSummary {
     /// The summary of `usages`, whose `total_cost` is the sum of their cost.
     /// The summary before any call is [`ModelUsageSummary::default`].
     pub fn new(usages: Vec<ModelUsage>) -> ModelUsageSummary {
+        // From +0.0: an empty f64 sum is -0.0, which would print as such.
         let total_cost = usages.iter().fold(0.0, |sum, u| sum + u.cost);
         ModelUsageSummary {
             usages: Some(usages),

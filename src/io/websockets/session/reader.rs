@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::Event;
-use crate::io::websockets::link::Link;
-use crate::io::websockets::link::lock;
+use crate::io::websockets::link::{Link, lock};
 use crate::io::websockets::session::Session;
 
 /// Reads `client`'s frames into `session` until the client goes, then
@@ -26,55 +25,55 @@ pub(crate) fn read_client(
     let ping_every = (idle_timeout / 2).max(Duration::from_millis(1));
     let mut heard = Instant::now();
     let mut byte = [0u8; 1];
-    loop {
-        if tcp.set_read_timeout(Some(ping_every)).is_err() {
-            break;
-        }
-        match tcp.peek(&mut byte) {
-            Ok(0) => break, // the client closed its side
-            Ok(_) => {
-                heard = Instant::now();
-                let (answers, seen, cancel, complaints, open) = {
-                    let mut link = lock(client);
-                    link.poll(session.events);
-                    let answers: Vec<String> = link.pending.drain(..).collect();
-                    let complaints = std::mem::take(&mut link.complaints);
-                    let seen = link.request_seen;
-                    (
-                        answers,
-                        seen,
-                        link.take_cancel(),
-                        complaints,
-                        link.is_open(),
-                    )
-                };
-                // The link's lock is released: publishing takes the
-                // session's lock, then each link's.
-                for answer in answers {
-                    if !session.answer(answer, seen, client) {
-                        let _ = session.publish(
-                            Event::error("too many answers wait already; this one was dropped")
-                                .to_json(),
-                        );
+    // Set once: while the client is attached, only this thread reads.
+    if tcp.set_read_timeout(Some(ping_every)).is_ok() {
+        loop {
+            match tcp.peek(&mut byte) {
+                Ok(0) => break, // the client closed its side
+                Ok(_) => {
+                    heard = Instant::now();
+                    let (answers, seen, cancel, complaints, open) = {
+                        let mut link = lock(client);
+                        link.poll(session.events);
+                        let answers: Vec<String> = link.pending.drain(..).collect();
+                        let complaints = std::mem::take(&mut link.complaints);
+                        let seen = link.request_seen;
+                        (
+                            answers,
+                            seen,
+                            link.take_cancel(),
+                            complaints,
+                            link.is_open(),
+                        )
+                    };
+                    // The link's lock is released: publishing takes the
+                    // session's lock, then each link's.
+                    for answer in answers {
+                        if !session.answer(answer, seen, client) {
+                            let _ = session.publish(
+                                Event::error("too many answers wait already; this one was dropped")
+                                    .to_json(),
+                            );
+                        }
+                    }
+                    for complaint in complaints {
+                        let _ = session.publish(Event::error(complaint).to_json());
+                    }
+                    if cancel {
+                        session.cancel();
+                    }
+                    if !open {
+                        break;
                     }
                 }
-                for complaint in complaints {
-                    let _ = session.publish(Event::error(complaint).to_json());
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if heard.elapsed() >= idle_timeout || lock(client).ping().is_err() {
+                        break;
+                    }
                 }
-                if cancel {
-                    session.cancel();
-                }
-                if !open {
-                    break;
-                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if heard.elapsed() >= idle_timeout || lock(client).ping().is_err() {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(_) => break,
         }
     }
     let done = lock(client).done;

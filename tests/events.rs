@@ -2,9 +2,10 @@
 //! compared with AutoGen 0.2's exact output (reference/autogen.md).
 
 use agentio::io::{
-    Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall, IOBuffer,
-    IOStream, MissedEventsEvent, ModelUsage, ModelUsageSummary, RunCompletionEvent,
-    TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolCall, ToolCallEvent, ToolResponse,
+    Decision, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
+    IOBuffer, IOStream, MissedEventsEvent, ModelUsage, ModelUsageSummary, RunCompletionEvent,
+    TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolApprovalRequestEvent,
+    ToolApprovalResponseEvent, ToolCall, ToolCallEvent, ToolProgressEvent, ToolResponse,
     ToolResponseEvent, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
 };
 use serde_json::{Value, json};
@@ -176,7 +177,42 @@ fn every_kind() -> Vec<(Event, String)> {
             Event::MissedEvents(MissedEventsEvent::new(3)),
             String::new(),
         ),
+        (
+            Event::ToolApprovalRequest(approval_request()),
+            "chatbot wants user_proxy to run weather_forecast({\"city\":\"Paris\"}). Approve? \
+             y = yes, a = always, n = no, never, edit {…} = run with these arguments, or say why not: "
+                .into(),
+        ),
+        (
+            Event::ToolApprovalResponse(ToolApprovalResponseEvent::new(
+                "r1",
+                Decision::Deny {
+                    reason: Some("too far".into()),
+                },
+                false,
+            )),
+            String::new(),
+        ),
+        (
+            Event::ToolProgress(ToolProgressEvent::new(
+                "call_XYZ",
+                "weather_forecast",
+                "looking up Paris",
+                "user_proxy",
+            )),
+            "[weather_forecast] looking up Paris\n".into(),
+        ),
     ]
+}
+
+fn approval_request() -> ToolApprovalRequestEvent {
+    ToolApprovalRequestEvent::new(
+        "call_XYZ",
+        "weather_forecast",
+        json!({"city": "Paris"}),
+        "chatbot",
+        "user_proxy",
+    )
 }
 
 #[test]
@@ -244,7 +280,7 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
         keys.sort();
         keys.into_iter().map(|(_, k)| k).collect()
     };
-    let expected: [&[&str]; 16] = [
+    let expected: [&[&str]; 19] = [
         &["uuid", "objects", "sep", "end"],
         &["uuid", "content"],
         &["uuid", "content", "sender", "recipient"],
@@ -278,11 +314,29 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
             "is_exec_success",
         ],
         &["uuid", "actual", "total", "mode"],
-        &["uuid", "prompt", "password"],
+        &[
+            "uuid",
+            "prompt",
+            "password",
+            "request_id",
+            "timeout_seconds",
+        ],
         &["uuid", "value"],
         &["uuid", "error"],
         &["uuid", "summary", "history", "cost", "last_speaker"],
         &["uuid", "count"],
+        &[
+            "uuid",
+            "request_id",
+            "call_id",
+            "name",
+            "arguments",
+            "sender",
+            "recipient",
+            "timeout_seconds",
+        ],
+        &["uuid", "request_id", "decision", "reason", "remember"],
+        &["uuid", "call_id", "name", "message", "recipient"],
     ];
     for ((event, _), want) in every_kind().iter().zip(expected) {
         assert_eq!(fields(event), want, "{}", event.kind());

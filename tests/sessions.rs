@@ -75,13 +75,14 @@ fn take(ws: &mut Client, n: usize) -> Vec<String> {
     (0..n).map(|_| text(ws)).collect()
 }
 
-/// A frame as it compares across runs: events without their uuids, and no
-/// digits (the weather tool's answer holds the time).
+/// A frame as it compares across runs: events without their fresh ids
+/// (uuids, request ids), and no digits (the weather tool's answer holds the time).
 fn comparable(frame: &str) -> String {
     let frame = match serde_json::from_str::<Value>(frame) {
         Ok(mut value) => {
             if let Some(content) = value.get_mut("content").and_then(Value::as_object_mut) {
                 content.remove("uuid");
+                content.remove("request_id");
             }
             value.to_string()
         }

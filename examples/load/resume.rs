@@ -90,7 +90,8 @@ pub fn chat(uri: &str, n: usize, cut: Option<usize>) -> Result<Vec<String>, Stri
     Ok(frames)
 }
 
-/// The frames as they compare across chats: without uuids and digits.
+/// The frames as they compare across chats: without the ids fresh in
+/// every chat (uuids, request ids) and digits.
 pub fn comparable(frames: &[String]) -> String {
     frames
         .iter()
@@ -98,6 +99,7 @@ pub fn comparable(frames: &[String]) -> String {
             Ok(mut event) => {
                 if let Some(content) = event.get_mut("content").and_then(|c| c.as_object_mut()) {
                     content.remove("uuid");
+                    content.remove("request_id");
                 }
                 event.to_string()
             }

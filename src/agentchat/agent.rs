@@ -100,6 +100,9 @@ pub struct ConversableAgent {
     pub(crate) chat_messages: BTreeMap<String, Vec<Message>>,
     /// Consecutive automatic replies to each peer.
     pub(crate) auto_replies: BTreeMap<String, usize>,
+    /// Approval decisions a human asked to remember, by tool: allow (true)
+    /// or deny every later call without asking.
+    pub(crate) remembered: BTreeMap<String, bool>,
 }
 
 impl fmt::Debug for ConversableAgent {
@@ -142,6 +145,7 @@ impl ConversableAgent {
             function_map: Toolbox::new(),
             chat_messages: BTreeMap::new(),
             auto_replies: BTreeMap::new(),
+            remembered: BTreeMap::new(),
         }
     }
 
@@ -217,6 +221,13 @@ impl ConversableAgent {
     /// Lets this agent run `tool` when a message calls it.
     pub fn register_for_execution(&mut self, tool: Tool) {
         self.function_map.insert(tool);
+    }
+
+    /// Forgets the approval decisions a human asked to remember ("always",
+    /// "never"): the next call of every tool that needs approval is asked
+    /// again. They last as long as the agent otherwise, over its chats.
+    pub fn forget_approvals(&mut self) {
+        self.remembered.clear();
     }
 
     /// The agent's name.

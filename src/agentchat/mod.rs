@@ -8,10 +8,14 @@
 //!   [`ChatResult`].
 //! - [`run`]: the chat on a background thread, its events over a channel.
 //! - [`Tool`], [`Toolbox`], [`register_function`]: Rust functions a model can
-//!   call, with their JSON schema and AutoGen's error texts for bad calls.
+//!   call, with their JSON schema and AutoGen's error texts for bad calls;
+//!   an [`Approval`] policy per tool, a time limit, and a [`ToolContext`]
+//!   with what the connection knows and the model never sees.
 
 mod agent;
 mod chat;
+mod context;
+mod execute;
 mod options;
 mod reply;
 mod result;
@@ -22,7 +26,11 @@ pub use agent::{
     ASSISTANT_SYSTEM_MESSAGE, AssistantAgent, ConversableAgent, DEFAULT_MAX_CONSECUTIVE_AUTO_REPLY,
     DEFAULT_SYSTEM_MESSAGE, HumanInputMode, TerminationCheck, UserProxyAgent, register_function,
 };
+pub use context::ToolContext;
 pub use options::{ChatOptions, Streaming, Summariser, SummaryMethod};
 pub use result::{ChatCost, ChatResult};
 pub use run::{Events, RunResponse, run};
-pub use tools::{ParamType, Tool, ToolRun, Toolbox, parse_arguments};
+pub use tools::{
+    Approval, ApprovalCheck, DEFAULT_TOOL_TIME_LIMIT, ParamType, Tool, ToolRun, Toolbox,
+    parse_arguments,
+};

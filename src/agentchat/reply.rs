@@ -2,16 +2,50 @@
 //! check, then tool calls, then its model, then the default auto reply.
 
 use crate::Result;
+use serde_json::Value;
+
 use crate::agentchat::chat::{Outgoing, Turn};
-use crate::agentchat::{ConversableAgent, HumanInputMode, parse_arguments};
+use crate::agentchat::execute::execute;
+use crate::agentchat::{ConversableAgent, HumanInputMode, Tool, ToolContext, parse_arguments};
 use crate::io::{
-    Event, ExecuteFunctionEvent, ExecutedFunctionEvent, TerminationAndHumanReplyNoInputEvent,
-    TerminationEvent, ToolResponse, UsingAutoReplyEvent, Uuid,
+    Decision, Event, ExecuteFunctionEvent, ExecutedFunctionEvent,
+    TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolApprovalRequestEvent, ToolResponse,
+    UsingAutoReplyEvent, Uuid,
 };
 use crate::llm::{ChatRequest, Message};
 
 const NO_HUMAN_INPUT: &str = "NO HUMAN INPUT RECEIVED.";
 const USER_INTERRUPTED: &str = "USER INTERRUPTED";
+
+/// What becomes of one tool call.
+enum Step {
+    /// Nothing runs; this is the answer (unknown tool, bad arguments).
+    Answer(String),
+    /// Run it with these arguments (the human's, when they edited them).
+    Run(Tool, Value, Option<Value>),
+    /// Denied: these arguments, and the text the model gets.
+    Deny(Value, String),
+}
+
+/// A call's step, or the approval it waits for first.
+enum Plan {
+    Step(Step),
+    /// Waits for answer `index` of the approval requests.
+    Ask(Tool, Value, usize),
+}
+
+/// What the model is told of a denied call.
+fn denied(name: &str, reason: Option<&str>, remembered: bool) -> String {
+    let every = if remembered {
+        " (as for every call of it)"
+    } else {
+        ""
+    };
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) => format!("The user denied this call of {name}{every}: {reason}"),
+        None => format!("The user denied this call of {name}{every}."),
+    }
+}
 
 /// What the termination and human-input check decided.
 enum Check {
@@ -189,8 +223,10 @@ impl ConversableAgent {
         Ok(reply)
     }
 
-    /// AutoGen's `generate_tool_calls_reply`: runs every call of the last
-    /// message and answers each, in order.
+    /// AutoGen's `generate_tool_calls_reply`: answers every call of the last
+    /// message, in order. Calls that need a human's approval are asked all
+    /// at once, before any runs; a denied call is answered with the denial,
+    /// an edited one runs with the human's arguments.
     fn tool_calls_reply(&mut self, sender: &str, turn: &mut Turn) -> Result<Option<Outgoing>> {
         let Some(calls) = self
             .last_message(sender)
@@ -199,34 +235,111 @@ impl ConversableAgent {
         else {
             return Ok(None);
         };
-        let mut responses = Vec::with_capacity(calls.len());
-        for call in calls {
+        let mut plans = Vec::with_capacity(calls.len());
+        let mut requests = Vec::new();
+        for call in &calls {
             let name = &call.function.name;
-            let content = match self.function_map.get(name).cloned() {
-                None => format!("Error: Function {name} not found."),
+            let plan = match self.function_map.get(name).cloned() {
+                None => Plan::Step(Step::Answer(format!("Error: Function {name} not found."))),
                 Some(tool) => match parse_arguments(&call.function.arguments) {
-                    Err(error_text) => error_text,
-                    Ok(arguments) => {
-                        turn.send(Event::ExecuteFunction(ExecuteFunctionEvent {
-                            uuid: Uuid::new_v4(),
-                            func_name: name.clone(),
-                            call_id: Some(call.id.clone()),
-                            arguments: arguments.clone(),
-                            recipient: self.name.clone(),
-                        }))?;
-                        let run = tool.run(arguments);
-                        turn.send(Event::ExecutedFunction(ExecutedFunctionEvent {
-                            uuid: Uuid::new_v4(),
-                            func_name: name.clone(),
-                            call_id: Some(call.id.clone()),
-                            arguments: run.arguments.clone(),
-                            content: run.content.clone(),
-                            recipient: self.name.clone(),
-                            is_exec_success: run.success,
-                        }))?;
-                        run.content
+                    Err(error_text) => Plan::Step(Step::Answer(error_text)),
+                    Ok(arguments) if !tool.needs_approval_for(&arguments) => {
+                        Plan::Step(Step::Run(tool, arguments, None))
                     }
+                    Ok(arguments) => match self.remembered.get(name) {
+                        Some(true) => Plan::Step(Step::Run(tool, arguments, None)),
+                        Some(false) => Plan::Step(Step::Deny(arguments, denied(name, None, true))),
+                        None => {
+                            requests.push(ToolApprovalRequestEvent::new(
+                                &call.id,
+                                name,
+                                arguments.clone(),
+                                sender,
+                                &self.name,
+                            ));
+                            Plan::Ask(tool, arguments, requests.len() - 1)
+                        }
+                    },
                 },
+            };
+            plans.push(plan);
+        }
+        let answers = if requests.is_empty() {
+            Vec::new()
+        } else {
+            turn.stream.ask_approval(&requests)?
+        };
+        for (request, answer) in requests.iter().zip(&answers) {
+            if answer.remember {
+                match answer.decision {
+                    Decision::Approve => self.remembered.insert(request.name.clone(), true),
+                    Decision::Deny { .. } => self.remembered.insert(request.name.clone(), false),
+                    _ => None,
+                };
+            }
+        }
+        let mut responses = Vec::with_capacity(calls.len());
+        for (call, plan) in calls.iter().zip(plans) {
+            let name = &call.function.name;
+            let step = match plan {
+                Plan::Step(step) => step,
+                Plan::Ask(tool, arguments, index) => {
+                    match answers.get(index).map(|a| &a.decision) {
+                        Some(Decision::Approve) => Step::Run(tool, arguments, None),
+                        Some(Decision::Edit { arguments: edited }) => {
+                            Step::Run(tool, edited.clone(), Some(edited.clone()))
+                        }
+                        Some(Decision::Deny { reason }) => {
+                            Step::Deny(arguments, denied(name, reason.as_deref(), false))
+                        }
+                        // A stream that answered too few: nothing runs unapproved.
+                        None => Step::Deny(arguments, denied(name, Some("no answer"), false)),
+                    }
+                }
+            };
+            let content = match step {
+                Step::Answer(content) => content,
+                Step::Deny(arguments, content) => {
+                    turn.send(Event::ExecutedFunction(ExecutedFunctionEvent {
+                        uuid: Uuid::new_v4(),
+                        func_name: name.clone(),
+                        call_id: Some(call.id.clone()),
+                        arguments,
+                        content: content.clone(),
+                        recipient: self.name.clone(),
+                        is_exec_success: false,
+                    }))?;
+                    content
+                }
+                Step::Run(tool, arguments, edited) => {
+                    turn.send(Event::ExecuteFunction(ExecuteFunctionEvent {
+                        uuid: Uuid::new_v4(),
+                        func_name: name.clone(),
+                        call_id: Some(call.id.clone()),
+                        arguments: arguments.clone(),
+                        recipient: self.name.clone(),
+                    }))?;
+                    let context = ToolContext::new(&call.id, name, &self.name, turn.stream.clone());
+                    let run = execute(&tool, arguments, context, turn.stream.as_ref())?;
+                    let content = match edited {
+                        Some(edited) => format!(
+                            "The user edited the arguments to {}.\n{}",
+                            serde_json::to_string(&edited).unwrap_or_default(),
+                            run.content
+                        ),
+                        None => run.content.clone(),
+                    };
+                    turn.send(Event::ExecutedFunction(ExecutedFunctionEvent {
+                        uuid: Uuid::new_v4(),
+                        func_name: name.clone(),
+                        call_id: Some(call.id.clone()),
+                        arguments: run.arguments.clone(),
+                        content: content.clone(),
+                        recipient: self.name.clone(),
+                        is_exec_success: run.success,
+                    }))?;
+                    content
+                }
             };
             responses.push(ToolResponse {
                 tool_call_id: call.id.clone(),

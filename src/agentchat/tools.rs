@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -52,7 +53,39 @@ impl ParamType {
     }
 }
 
-type Function = dyn Fn(Value) -> Result<String, String> + Send + Sync;
+use crate::agentchat::ToolContext;
+
+type Function = dyn Fn(Value, &ToolContext) -> Result<String, String> + Send + Sync;
+
+/// A predicate on a call's arguments: whether it needs a human's approval.
+pub type ApprovalCheck = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
+
+/// How long a tool may run before the model gets an error instead, unless
+/// the tool sets its own ([`Tool::time_limit`]).
+pub const DEFAULT_TOOL_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// When a tool's call waits for a human's approval before it runs.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum Approval {
+    /// Never asked (the default).
+    #[default]
+    Never,
+    /// Every call is asked.
+    Always,
+    /// Asked when the predicate says so for the call's arguments.
+    When(ApprovalCheck),
+}
+
+impl fmt::Debug for Approval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Approval::Never => "Never",
+            Approval::Always => "Always",
+            Approval::When(_) => "When(..)",
+        })
+    }
+}
 
 /// A function a model can call: its schema and its implementation.
 ///
@@ -79,6 +112,8 @@ pub struct Tool {
     properties: Vec<(String, Value)>,
     required: Vec<String>,
     function: Arc<Function>,
+    approval: Approval,
+    time_limit: Option<Duration>,
 }
 
 impl fmt::Debug for Tool {
@@ -87,6 +122,8 @@ impl fmt::Debug for Tool {
             .field("name", &self.name)
             .field("description", &self.description)
             .field("parameters", &self.properties)
+            .field("approval", &self.approval)
+            .field("time_limit", &self.time_limit)
             .finish_non_exhaustive()
     }
 }
@@ -113,8 +150,56 @@ impl Tool {
             description: description.into(),
             properties: Vec::new(),
             required: Vec::new(),
-            function: Arc::new(move |_| Err(missing.clone())),
+            function: Arc::new(move |_, _| Err(missing.clone())),
+            approval: Approval::Never,
+            time_limit: Some(DEFAULT_TOOL_TIME_LIMIT),
         }
+    }
+
+    /// Every call of this tool waits for a human's approval (see
+    /// [`IOStream::ask_approval`](crate::io::IOStream::ask_approval)).
+    pub fn needs_approval(self) -> Tool {
+        self.approval(Approval::Always)
+    }
+
+    /// Calls whose arguments make `check` true wait for a human's approval
+    /// (a transfer above a limit, say); the others run at once.
+    pub fn needs_approval_when(
+        self,
+        check: impl Fn(&Value) -> bool + Send + Sync + 'static,
+    ) -> Tool {
+        self.approval(Approval::When(Arc::new(check)))
+    }
+
+    /// Sets when a call waits for a human's approval.
+    pub fn approval(mut self, approval: Approval) -> Tool {
+        self.approval = approval;
+        self
+    }
+
+    /// Whether a call with `arguments` waits for a human's approval.
+    pub fn needs_approval_for(&self, arguments: &Value) -> bool {
+        match &self.approval {
+            Approval::Never => false,
+            Approval::Always => true,
+            Approval::When(check) => catch_unwind(AssertUnwindSafe(|| check(arguments)))
+                // A check that panics cannot say the call is safe.
+                .unwrap_or(true),
+        }
+    }
+
+    /// How long a call may run (`None`: no limit; the default is
+    /// [`DEFAULT_TOOL_TIME_LIMIT`]). Past it the model gets an error result,
+    /// the chat goes on, and the tool's [`ToolContext::is_cancelled`]
+    /// turns true; its thread ends when the function returns.
+    pub fn time_limit(mut self, limit: Option<Duration>) -> Tool {
+        self.time_limit = limit;
+        self
+    }
+
+    /// The tool's time limit.
+    pub fn get_time_limit(&self) -> Option<Duration> {
+        self.time_limit
     }
 
     /// Adds a required parameter.
@@ -159,16 +244,30 @@ impl Tool {
     /// Sets the function: its arguments are deserialised from the model's JSON
     /// into `A`; an `Ok` result that serialises to a JSON string is sent as
     /// that string, any other as JSON text; an `Err` is sent as `"Error: {e}"`.
-    pub fn function<A, R, E, F>(mut self, f: F) -> Tool
+    pub fn function<A, R, E, F>(self, f: F) -> Tool
     where
         A: DeserializeOwned,
         R: Serialize,
         E: fmt::Display,
         F: Fn(A) -> Result<R, E> + Send + Sync + 'static,
     {
-        self.function = Arc::new(move |arguments: Value| {
+        self.function_with_context(move |args: A, _: &ToolContext| f(args))
+    }
+
+    /// Sets a function that also takes the call's [`ToolContext`]: the
+    /// client's request, a cancellation check, progress reports. What it
+    /// reads there reaches the model only if it returns it. Arguments and
+    /// results as for [`function`](Tool::function).
+    pub fn function_with_context<A, R, E, F>(mut self, f: F) -> Tool
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+        E: fmt::Display,
+        F: Fn(A, &ToolContext) -> Result<R, E> + Send + Sync + 'static,
+    {
+        self.function = Arc::new(move |arguments: Value, context: &ToolContext| {
             let args = A::deserialize(arguments).map_err(|e| e.to_string())?;
-            let result = f(args).map_err(|e| e.to_string())?;
+            let result = f(args, context).map_err(|e| e.to_string())?;
             // A string goes as is; anything else as JSON text, written
             // straight from `R` so struct fields keep their order.
             let json = match serde_json::to_value(&result) {
@@ -226,16 +325,23 @@ impl Tool {
         }
     }
 
-    /// Runs the tool on already parsed arguments; a failing or panicking
-    /// function gives `"Error: {e}"`.
+    /// Runs the tool on already parsed arguments, with a detached context
+    /// and no time limit; a failing or panicking function gives `"Error: {e}"`.
     pub fn run(&self, arguments: Value) -> ToolRun {
-        let outcome = catch_unwind(AssertUnwindSafe(|| (self.function)(arguments.clone())))
-            .unwrap_or_else(|panic| {
-                Err(format!(
-                    "the tool panicked: {}",
-                    crate::error::panic_message(panic.as_ref())
-                ))
-            });
+        self.run_with(arguments, &ToolContext::detached(&self.name))
+    }
+
+    /// Runs the tool on parsed arguments with `context`, on this thread.
+    pub fn run_with(&self, arguments: Value, context: &ToolContext) -> ToolRun {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            (self.function)(arguments.clone(), context)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(format!(
+                "the tool panicked: {}",
+                crate::error::panic_message(panic.as_ref())
+            ))
+        });
         match outcome {
             Ok(content) => ToolRun {
                 arguments,

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::io::Uuid;
+use crate::io::{ToolApprovalRequestEvent, ToolApprovalResponseEvent, Uuid};
 
 /// One thing an agent conversation shows its user.
 ///
@@ -67,6 +67,12 @@ pub enum Event {
     /// A resuming client cannot have some frames of its session: they were
     /// evicted from the replay buffer (agentio's; the count it missed).
     MissedEvents(MissedEventsEvent),
+    /// A tool call waits for a human's approval (agentio's).
+    ToolApprovalRequest(ToolApprovalRequestEvent),
+    /// A human's decision on a tool call (agentio's).
+    ToolApprovalResponse(ToolApprovalResponseEvent),
+    /// A running tool says how far it got (agentio's).
+    ToolProgress(ToolProgressEvent),
 }
 
 /// Content of an [`Event::Print`].
@@ -654,15 +660,26 @@ pub struct InputRequestEvent {
     /// Whether the answer should be hidden as it is typed.
     #[serde(default)]
     pub password: bool,
+    /// What an answer may name (agentio's): an answer naming another
+    /// request is refused, never taken for a later prompt.
+    #[serde(default)]
+    pub request_id: String,
+    /// How long the stream waits for the answer, in seconds (agentio's;
+    /// `None`: no limit).
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
 }
 
 impl InputRequestEvent {
-    /// A request for input that shows `prompt` and hides the answer if `password`.
+    /// A request for input that shows `prompt` and hides the answer if
+    /// `password`, with a fresh `request_id` and no timeout.
     pub fn new(prompt: impl Into<String>, password: bool) -> InputRequestEvent {
         InputRequestEvent {
             uuid: Uuid::new_v4(),
             prompt: prompt.into(),
             password,
+            request_id: Uuid::new_v4().to_string(),
+            timeout_seconds: None,
         }
     }
 }
@@ -676,14 +693,53 @@ pub struct InputResponseEvent {
     pub uuid: Uuid,
     /// What the human typed.
     pub value: String,
+    /// The request answered (agentio's; `None`: whichever is open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl InputResponseEvent {
-    /// A human's answer, `value`.
+    /// A human's answer, `value`, to whichever request is open.
     pub fn new(value: impl Into<String>) -> InputResponseEvent {
         InputResponseEvent {
             uuid: Uuid::new_v4(),
             value: value.into(),
+            request_id: None,
+        }
+    }
+}
+
+/// Content of an [`Event::ToolProgress`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ToolProgressEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The model's id for the call that is running.
+    pub call_id: String,
+    /// The tool's name.
+    pub name: String,
+    /// What the tool reports.
+    pub message: String,
+    /// The agent running the tool.
+    pub recipient: String,
+}
+
+impl ToolProgressEvent {
+    /// `message` from tool `name`, running call `call_id` for `recipient`.
+    pub fn new(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        message: impl Into<String>,
+        recipient: impl Into<String>,
+    ) -> ToolProgressEvent {
+        ToolProgressEvent {
+            uuid: Uuid::new_v4(),
+            call_id: call_id.into(),
+            name: name.into(),
+            message: message.into(),
+            recipient: recipient.into(),
         }
     }
 }
@@ -886,6 +942,9 @@ event_kinds! {
     Error(ErrorEvent) => "error",
     RunCompletion(RunCompletionEvent) => "run_completion",
     MissedEvents(MissedEventsEvent) => "missed_events",
+    ToolApprovalRequest(ToolApprovalRequestEvent) => "tool_approval_request",
+    ToolApprovalResponse(ToolApprovalResponseEvent) => "tool_approval_response",
+    ToolProgress(ToolProgressEvent) => "tool_progress",
 }
 
 /// Constructors for the common events, each with a fresh [`Uuid`]; every
@@ -924,7 +983,10 @@ impl Event {
             Event::TerminationAndHumanReplyNoInput(e) => Some(&e.recipient),
             Event::ExecuteFunction(e) => Some(&e.recipient),
             Event::ExecutedFunction(e) => Some(&e.recipient),
-            Event::Print(_)
+            Event::ToolApprovalRequest(e) => Some(&e.recipient),
+            Event::ToolProgress(e) => Some(&e.recipient),
+            Event::ToolApprovalResponse(_)
+            | Event::Print(_)
             | Event::UsageSummary(_)
             | Event::InputRequest(_)
             | Event::InputResponse(_)

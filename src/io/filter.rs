@@ -4,14 +4,16 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::io::websockets::Request;
 use crate::io::websockets::handshake::percent_decode;
-use crate::io::{Event, EventKind, IOStream};
+use crate::io::{Event, EventKind, IOStream, ToolApprovalRequestEvent, ToolApprovalResponseEvent};
 use crate::{Error, Result};
 
 /// Which events pass: a set of [`EventKind`]s and optionally a set of agents.
 ///
-/// An [`InputRequest`](Event::InputRequest) always passes: a chat must not
-/// wait on a question its reader never saw. An event passes the agent rule
+/// An [`InputRequest`](Event::InputRequest) and a
+/// [`ToolApprovalRequest`](Event::ToolApprovalRequest) always pass, whatever
+/// the agent rule: a chat must not wait on a question its reader never saw. An event passes the agent rule
 /// when it is not attributed to any agent (see [`Event::agent`]: errors,
 /// prints, usage) or its agent is one of those named.
 ///
@@ -42,8 +44,9 @@ const fn bit(kind: EventKind) -> u32 {
     1 << kind as u32
 }
 
-/// Input requests pass every filter.
-const ALWAYS: u32 = bit(EventKind::InputRequest);
+/// Requests for a human pass every filter: a chat must not wait for an
+/// answer to a question nobody was shown.
+const ALWAYS: u32 = bit(EventKind::InputRequest) | bit(EventKind::ToolApprovalRequest);
 
 impl Filter {
     /// Every event passes.
@@ -127,6 +130,9 @@ impl Filter {
 
     /// Whether `event` passes.
     pub fn allows(&self, event: &Event) -> bool {
+        if ALWAYS & bit(event.kind()) != 0 {
+            return true; // whoever it is from
+        }
         self.allows_kind(event.kind())
             && match (&self.agents, event.agent()) {
                 (Some(agents), Some(agent)) => agents.iter().any(|a| a == agent),
@@ -232,6 +238,21 @@ impl<S: IOStream> IOStream for Filtered<S> {
         } else {
             Ok(())
         }
+    }
+
+    fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        self.inner.ask_approval(requests)
+    }
+
+    fn check(&self) -> Result<()> {
+        self.inner.check()
+    }
+
+    fn request(&self) -> Option<&Request> {
+        self.inner.request()
     }
 }
 

@@ -14,6 +14,7 @@
 //!
 //! This layer knows nothing of agents or models.
 
+pub(crate) mod approval;
 mod buffer;
 mod console;
 mod default;
@@ -27,6 +28,10 @@ mod tee;
 mod uuid;
 pub mod websockets;
 
+pub(crate) use approval::Pending;
+pub use approval::{
+    Decision, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ask_approval_as_text,
+};
 pub use buffer::IOBuffer;
 pub use console::{DEFAULT_MAX_INPUT_LEN, IOConsole};
 pub use default::{
@@ -37,8 +42,8 @@ pub use event::{
     ErrorEvent, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
     InputRequestEvent, InputResponseEvent, MissedEventsEvent, ModelUsage, ModelUsageSummary,
     PrintEvent, RunCompletionEvent, StreamEvent, TerminationAndHumanReplyNoInputEvent,
-    TerminationEvent, TextEvent, ToolCall, ToolCallEvent, ToolResponse, ToolResponseEvent,
-    UnknownEventKind, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
+    TerminationEvent, TextEvent, ToolCall, ToolCallEvent, ToolProgressEvent, ToolResponse,
+    ToolResponseEvent, UnknownEventKind, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
 };
 pub use filter::{Filter, Filtered};
 pub use json_lines::JsonLines;

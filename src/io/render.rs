@@ -138,6 +138,10 @@ impl Event {
             Event::InputRequest(r) if !r.prompt.is_empty() => {
                 parts.push(TextPart::plain(r.prompt.clone()));
             }
+            Event::ToolApprovalRequest(r) => parts.push(TextPart::plain(r.prompt())),
+            Event::ToolProgress(p) => {
+                parts.push(TextPart::plain(format!("[{}] {}\n", p.name, p.message)));
+            }
             Event::Error(e) => {
                 parts.push(TextPart::colored(
                     Color::Red,
@@ -150,7 +154,8 @@ impl Event {
             | Event::InputRequest(_)
             | Event::InputResponse(_)
             | Event::RunCompletion(_)
-            | Event::MissedEvents(_) => {}
+            | Event::MissedEvents(_)
+            | Event::ToolApprovalResponse(_) => {}
         }
         parts
     }

@@ -1,7 +1,8 @@
 //! The `IOStream` trait: where an agent's output goes and its input comes from.
 
 use crate::Result;
-use crate::io::Event;
+use crate::io::websockets::Request;
+use crate::io::{Event, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ask_approval_as_text};
 
 /// A place agent output goes to and human input comes from: the console, a
 /// websocket client, an in-memory buffer, or your own.
@@ -64,6 +65,37 @@ pub trait IOStream: Send + Sync {
     fn send(&self, event: &Event) -> Result<()> {
         send_as_text(self, event)
     }
+
+    /// Asks a human to approve tool calls, one request per call, and
+    /// returns one answer per request, in the requests' order (a stream
+    /// may take them in any order).
+    ///
+    /// The default asks in text, one prompt at a time, through
+    /// [`input`](IOStream::input) (see [`ask_approval_as_text`]). Streams
+    /// with structure send the requests as
+    /// [`ToolApprovalRequest`](Event::ToolApprovalRequest) events.
+    fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        ask_approval_as_text(self, requests)
+    }
+
+    /// Fails as the next output would when the work for this stream must
+    /// stop: its reader has gone for good or asked to cancel. A chat calls
+    /// it while a tool runs, so the tool learns that its work is not wanted
+    /// any more. The default never fails.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The request that opened this stream's connection (path, query,
+    /// headers, client address), for tools that need what the client sent
+    /// (see [`ToolContext`](crate::agentchat::ToolContext)); `None` for
+    /// streams without one.
+    fn request(&self) -> Option<&Request> {
+        None
+    }
 }
 
 /// The default [`IOStream::send`]: prints `event` as AutoGen 0.2's console text,
@@ -114,6 +146,18 @@ impl<S: IOStream + ?Sized> IOStream for std::sync::Arc<S> {
     fn send(&self, event: &Event) -> Result<()> {
         (**self).send(event)
     }
+    fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        (**self).ask_approval(requests)
+    }
+    fn check(&self) -> Result<()> {
+        (**self).check()
+    }
+    fn request(&self) -> Option<&Request> {
+        (**self).request()
+    }
 }
 
 impl<S: IOStream + ?Sized> IOStream for Box<S> {
@@ -125,6 +169,18 @@ impl<S: IOStream + ?Sized> IOStream for Box<S> {
     }
     fn send(&self, event: &Event) -> Result<()> {
         (**self).send(event)
+    }
+    fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        (**self).ask_approval(requests)
+    }
+    fn check(&self) -> Result<()> {
+        (**self).check()
+    }
+    fn request(&self) -> Option<&Request> {
+        (**self).request()
     }
 }
 

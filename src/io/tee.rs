@@ -3,7 +3,8 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crate::io::{Event, IOStream};
+use crate::io::websockets::Request;
+use crate::io::{Event, IOStream, ToolApprovalRequestEvent, ToolApprovalResponseEvent};
 use crate::{Error, Result};
 
 /// Writes everything to a primary stream and to any number of secondary
@@ -113,5 +114,29 @@ impl IOStream for Tee {
         self.primary.send(event)?;
         self.each(|s| s.send(event));
         Ok(())
+    }
+
+    /// The primary stream decides; the others see the requests and the
+    /// answers as events.
+    fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        for request in requests {
+            self.each(|s| s.send(&Event::ToolApprovalRequest(request.clone())));
+        }
+        let answers = self.primary.ask_approval(requests)?;
+        for answer in &answers {
+            self.each(|s| s.send(&Event::ToolApprovalResponse(answer.clone())));
+        }
+        Ok(answers)
+    }
+
+    fn check(&self) -> Result<()> {
+        self.primary.check()
+    }
+
+    fn request(&self) -> Option<&Request> {
+        self.primary.request()
     }
 }

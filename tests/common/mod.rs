@@ -343,3 +343,21 @@ pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
         ..Config::default()
     }
 }
+
+/// A test's way to say "this must have worked": the value, or a panic
+/// that says what failed and why.
+pub trait Must<T> {
+    fn must(self, what: &str) -> T;
+}
+
+impl<T, E: std::fmt::Debug> Must<T> for Result<T, E> {
+    fn must(self, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{what}: {e:?}"))
+    }
+}
+
+impl<T> Must<T> for Option<T> {
+    fn must(self, what: &str) -> T {
+        self.unwrap_or_else(|| panic!("{what}: nothing"))
+    }
+}

@@ -12,7 +12,10 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use crate::io::websockets::link::{Link, lock};
 use crate::io::websockets::session::Session;
 use crate::io::websockets::{Request, ServerConfig, Transport};
-use crate::io::{Event, EventKind, Filter, IOStream, joined};
+use crate::io::{
+    Event, EventKind, Filter, IOStream, InputRequestEvent, Pending, ToolApprovalRequestEvent,
+    ToolApprovalResponseEvent, ask_approval_as_text, joined,
+};
 use crate::{Error, Result};
 
 /// A stream to one websocket client: the default stream of the thread that
@@ -151,6 +154,7 @@ impl IOWebsockets {
             return Err(Error::ServerStopping);
         }
         inner.poll(self.events);
+        inner.screen();
         inner.send_complaints()?;
         if !inner.is_open() {
             return Err(Error::ConnectionClosed);
@@ -177,55 +181,23 @@ impl IOWebsockets {
         }
     }
 
-    /// How an error is shown to this client: an `error` event or a line.
-    fn error_frame(&self, error: &str) -> String {
-        if self.events {
-            Event::error(error).to_json()
-        } else {
-            format!("Error: {error}\n")
-        }
-    }
-}
-
-impl IOStream for IOWebsockets {
-    fn print(&self, objects: &[&str], sep: &str, end: &str, _flush: bool) -> Result<()> {
-        if !self.filter.allows_kind(EventKind::Print) {
-            return Ok(());
-        }
-        if self.events {
-            let event = Event::print(objects.iter().copied(), sep, end);
-            return self.output(event.to_json());
-        }
-        self.output(joined(objects, sep, end))
-    }
-
-    fn input(&self, prompt: &str, password: bool) -> Result<String> {
-        let link = match &self.target {
-            Target::Link(link) => link,
-            Target::Session(session) => {
-                let frame = if self.events {
-                    Some(Event::input_request(prompt, password).to_json())
-                } else {
-                    (!prompt.is_empty()).then(|| prompt.to_owned())
-                };
-                return session.input(frame);
-            }
-        };
-        let mut inner = lock(link);
-        self.ready(&mut inner)?;
-        if self.events {
-            inner.write(Event::input_request(prompt, password).to_json())?;
-        } else if !prompt.is_empty() {
-            inner.write(prompt.to_owned())?;
-        }
+    /// Waits for what `answered` finds among the client's frames, at most
+    /// the input timeout: reads frames as they come, refuses answers to
+    /// requests not waiting, pings while the client is quiet, and gives up
+    /// on a client silent (no pong either) for the idle timeout, even if
+    /// TCP does not say it has gone.
+    fn wait<T>(
+        &self,
+        inner: &mut Link,
+        mut answered: impl FnMut(&mut Link) -> Result<Option<T>>,
+    ) -> Result<T> {
         let deadline = self.input_timeout.map(|t| Instant::now() + t);
-        // While it waits, the server pings; a client silent for the idle
-        // timeout (no pong either) is gone, even if TCP does not say so.
         let ping_every = self.idle_timeout / 2;
         let mut heard = Instant::now();
         let mut next_ping = heard + ping_every;
         loop {
-            if let Some(answer) = inner.pending.pop_front() {
+            inner.screen();
+            if let Some(answer) = answered(inner)? {
                 return Ok(answer);
             }
             inner.send_complaints()?;
@@ -275,6 +247,116 @@ impl IOStream for IOWebsockets {
                 Err(e) => inner.fail(e),
             }
         }
+    }
+
+    /// How an error is shown to this client: an `error` event or a line.
+    fn error_frame(&self, error: &str) -> String {
+        if self.events {
+            Event::error(error).to_json()
+        } else {
+            format!("Error: {error}\n")
+        }
+    }
+}
+
+impl IOStream for IOWebsockets {
+    fn print(&self, objects: &[&str], sep: &str, end: &str, _flush: bool) -> Result<()> {
+        if !self.filter.allows_kind(EventKind::Print) {
+            return Ok(());
+        }
+        if self.events {
+            let event = Event::print(objects.iter().copied(), sep, end);
+            return self.output(event.to_json());
+        }
+        self.output(joined(objects, sep, end))
+    }
+
+    fn input(&self, prompt: &str, password: bool) -> Result<String> {
+        let request = self.events.then(|| {
+            let mut request = InputRequestEvent::new(prompt, password);
+            request.timeout_seconds = self.input_timeout.map(|t| t.as_secs_f64());
+            request
+        });
+        let link = match &self.target {
+            Target::Link(link) => link,
+            Target::Session(session) => {
+                return match request {
+                    Some(request) => {
+                        let id = request.request_id.clone();
+                        session.input(Some(Event::InputRequest(request).to_json()), Some(id))
+                    }
+                    None => session.input((!prompt.is_empty()).then(|| prompt.to_owned()), None),
+                };
+            }
+        };
+        let mut inner = lock(link);
+        self.ready(&mut inner)?;
+        if let Some(request) = request {
+            inner.open = vec![request.request_id.clone()];
+            inner.write(Event::InputRequest(request).to_json())?;
+        } else if !prompt.is_empty() {
+            inner.write(prompt.to_owned())?;
+        }
+        let answer = self.wait(&mut inner, |inner| Ok(inner.pending.pop_front()));
+        inner.open.clear();
+        answer.map(|a| a.text)
+    }
+
+    /// In events mode, sends each request as a `tool_approval_request`
+    /// event and takes `tool_approval_response` events in any order; each
+    /// answer taken is sent back as it was taken (every client of a session
+    /// sees it), and one naming no waiting request gets an `error` event.
+    /// In text mode, asks in text ([`ask_approval_as_text`]).
+    fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        if !self.events {
+            return ask_approval_as_text(self, requests);
+        }
+        let mut requests = requests.to_vec();
+        for request in &mut requests {
+            request.timeout_seconds = self.input_timeout.map(|t| t.as_secs_f64());
+        }
+        let link = match &self.target {
+            Target::Link(link) => link,
+            Target::Session(session) => return session.ask_approval(&requests),
+        };
+        let mut inner = lock(link);
+        self.ready(&mut inner)?;
+        inner.open = requests.iter().map(|r| r.request_id.clone()).collect();
+        for request in &requests {
+            inner.write(Event::ToolApprovalRequest(request.clone()).to_json())?;
+        }
+        let mut pending = Pending::new(&requests);
+        let waited = self.wait(&mut inner, |inner| {
+            while let Some(answer) = inner.approvals.pop_front() {
+                match pending.take(answer) {
+                    Ok(settled) => {
+                        for answer in settled {
+                            inner.open.retain(|id| *id != answer.request_id);
+                            inner.write(Event::ToolApprovalResponse(answer).to_json())?;
+                        }
+                    }
+                    Err(why) => inner.write(Event::error(why).to_json())?,
+                }
+            }
+            Ok(inner.open.is_empty().then_some(()))
+        });
+        inner.open.clear();
+        waited?;
+        pending.finish().ok_or(Error::InputClosed)
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.target {
+            Target::Link(link) => self.ready(&mut lock(link)),
+            Target::Session(session) => session.check(),
+        }
+    }
+
+    fn request(&self) -> Option<&Request> {
+        Some(&self.request)
     }
 
     fn send(&self, event: &Event) -> Result<()> {

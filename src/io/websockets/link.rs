@@ -12,8 +12,8 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, Utf8Bytes, WebSocket};
 
-use crate::io::Event;
 use crate::io::websockets::Transport;
+use crate::io::{Event, ToolApprovalResponseEvent};
 use crate::{Error, Result};
 
 /// How long a lingering close reads and drops what a client still sends.
@@ -26,7 +26,13 @@ pub(crate) struct Link {
     /// The TCP socket under the transport: timeouts, polls, shutdown.
     pub(crate) tcp: Arc<TcpStream>,
     /// Answers the client sent before `input` asked, oldest first.
-    pub(crate) pending: VecDeque<String>,
+    pub(crate) pending: VecDeque<Answer>,
+    /// Tool approval answers not taken yet, oldest first.
+    pub(crate) approvals: VecDeque<ToolApprovalResponseEvent>,
+    /// The requests waiting for this client's answer (a connection without
+    /// a session; a session keeps its own): an answer naming another is
+    /// refused (see [`Link::screen`]).
+    pub(crate) open: Vec<String>,
     state: State,
     /// Error events owed to the client for frames it got wrong.
     pub(crate) complaints: Vec<String>,
@@ -76,6 +82,8 @@ impl Link {
             ws,
             tcp,
             pending: VecDeque::new(),
+            approvals: VecDeque::new(),
+            open: Vec::new(),
             state: State::Open { cancel: false },
             complaints: Vec::new(),
             done: false,
@@ -277,11 +285,15 @@ impl Link {
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,
         };
         if !events {
-            self.pending.push_back(text);
+            self.pending.push_back(Answer {
+                text,
+                request_id: None,
+            });
             return;
         }
         match ClientMessage::decode(text) {
             ClientMessage::Answer(answer) => self.pending.push_back(answer),
+            ClientMessage::Approval(answer) => self.approvals.push_back(*answer),
             ClientMessage::Cancel => {
                 if let State::Open { cancel } = &mut self.state {
                     *cancel = true;
@@ -342,6 +354,28 @@ impl Link {
         }
     }
 
+    /// Refuses the answers that name a request not waiting for one (stale,
+    /// or sent twice after a reconnect): each becomes a complaint, and
+    /// never an answer to a later request.
+    pub(crate) fn screen(&mut self) {
+        let open = &self.open;
+        let complaints = &mut self.complaints;
+        self.pending.retain(|answer| match &answer.request_id {
+            Some(id) if !open.contains(id) => {
+                complaints.push(not_waiting("input", id));
+                false
+            }
+            _ => true,
+        });
+        self.approvals.retain(|answer| {
+            let waiting = open.contains(&answer.request_id);
+            if !waiting {
+                complaints.push(not_waiting("tool approval", &answer.request_id));
+            }
+            waiting
+        });
+    }
+
     pub(crate) fn send_complaints(&mut self) -> Result<()> {
         for complaint in std::mem::take(&mut self.complaints) {
             self.write(Event::error(complaint).to_json())?;
@@ -350,12 +384,27 @@ impl Link {
     }
 }
 
+/// The complaint for an answer to a request that is not waiting for one.
+pub(crate) fn not_waiting(kind: &str, request_id: &str) -> String {
+    format!("no {kind} request {request_id:?} is waiting for an answer")
+}
+
+/// An answer for `input`, and the request it names, if it names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub text: String,
+    pub request_id: Option<String>,
+}
+
 /// What one events-mode frame from the client says.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 enum ClientMessage {
-    /// An answer for `input`: an `input_response` event's value, or a frame
-    /// that is not JSON at all (a bare text answer).
-    Answer(String),
+    /// An answer for `input`: an `input_response` event's value (and the
+    /// request it names), or a frame that is not JSON at all (a bare text
+    /// answer).
+    Answer(Answer),
+    /// A `tool_approval_response` event.
+    Approval(Box<ToolApprovalResponseEvent>),
     /// `{"type": "cancel"}`: stop the work in progress.
     Cancel,
     /// JSON that is no event the server takes: the client gets this as an
@@ -365,21 +414,50 @@ enum ClientMessage {
 
 impl ClientMessage {
     fn decode(text: String) -> ClientMessage {
-        let Ok(value) = serde_json::from_str::<Value>(&text) else {
-            return ClientMessage::Answer(text);
+        let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
+            return ClientMessage::Answer(Answer {
+                text,
+                request_id: None,
+            });
         };
         match value.get("type").and_then(Value::as_str) {
             Some("cancel") => ClientMessage::Cancel,
             Some("input_response") => {
+                let request_id = match value.pointer("/content/request_id") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(id)) => Some(id.clone()),
+                    Some(_) => {
+                        return ClientMessage::Complaint(
+                            "an input_response's request_id must be a string".to_owned(),
+                        );
+                    }
+                };
                 match value.pointer("/content/value").and_then(Value::as_str) {
-                    Some(answer) => ClientMessage::Answer(answer.to_owned()),
+                    Some(answer) => ClientMessage::Answer(Answer {
+                        text: answer.to_owned(),
+                        request_id,
+                    }),
                     None => ClientMessage::Complaint(
                         "an input_response needs {\"content\": {\"value\": \"…\"}}".to_owned(),
                     ),
                 }
             }
+            Some("tool_approval_response") => {
+                let content = value.get_mut("content").map(Value::take).unwrap_or_default();
+                match serde_json::from_value::<ToolApprovalResponseEvent>(content) {
+                    Ok(answer) => match answer.validate() {
+                        Ok(()) => ClientMessage::Approval(Box::new(answer)),
+                        Err(why) => ClientMessage::Complaint(why),
+                    },
+                    Err(e) => ClientMessage::Complaint(format!(
+                        "a tool_approval_response needs {{\"content\": {{\"request_id\": \"…\", \
+                         \"decision\": \"approve\" | \"deny\" | \"edit\", …}}}}: {e}"
+                    )),
+                }
+            }
             Some(other) => ClientMessage::Complaint(format!(
-                "unexpected event type {other:?}: send input_response or cancel"
+                "unexpected event type {other:?}: send input_response, \
+                 tool_approval_response or cancel"
             )),
             None => ClientMessage::Complaint(
                 "expected an event like {\"type\": \"input_response\", \"content\": {\"value\": \"…\"}}"
@@ -423,10 +501,64 @@ fn would_block(e: &std::io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::ClientMessage::{self, Answer, Cancel, Complaint};
+    use super::ClientMessage::{self, Approval, Cancel, Complaint};
+    use crate::io::Decision;
 
     fn decode(text: &str) -> ClientMessage {
         ClientMessage::decode(text.to_owned())
+    }
+
+    #[allow(non_snake_case)]
+    fn Answer(text: String) -> ClientMessage {
+        ClientMessage::Answer(super::Answer {
+            text,
+            request_id: None,
+        })
+    }
+
+    #[test]
+    fn answers_may_name_their_request() {
+        let named =
+            r#"{"type": "input_response", "content": {"value": "yes", "request_id": "r7"}}"#;
+        assert_eq!(
+            decode(named),
+            ClientMessage::Answer(super::Answer {
+                text: "yes".into(),
+                request_id: Some("r7".into())
+            })
+        );
+        let bad = r#"{"type": "input_response", "content": {"value": "yes", "request_id": 7}}"#;
+        assert!(matches!(decode(bad), Complaint(c) if c.contains("request_id")));
+    }
+
+    #[test]
+    fn approvals_are_decoded_and_checked() {
+        let deny = r#"{"type": "tool_approval_response", "content": {"request_id": "r", "decision": "deny", "reason": "no"}}"#;
+        match decode(deny) {
+            Approval(a) => {
+                assert_eq!(
+                    a.decision,
+                    Decision::Deny {
+                        reason: Some("no".into())
+                    }
+                );
+                assert_eq!(a.request_id, "r");
+            }
+            other => panic!("{other:?}"),
+        }
+        let complains = |text: &str, about: &str| match decode(text) {
+            Complaint(c) => assert!(c.contains(about), "{text}: {c}"),
+            other => panic!("{text}: {other:?}"),
+        };
+        complains(r#"{"type": "tool_approval_response"}"#, "needs");
+        complains(
+            r#"{"type": "tool_approval_response", "content": {"request_id": "r", "decision": "perhaps"}}"#,
+            "needs",
+        );
+        complains(
+            r#"{"type": "tool_approval_response", "content": {"request_id": "r", "decision": "edit", "arguments": [1]}}"#,
+            "JSON object",
+        );
     }
 
     #[test]
@@ -461,10 +593,7 @@ mod tests {
             "needs",
         );
         complains(r#"{"type": "input_response", "content": "yes"}"#, "needs");
-        complains(
-            r#"{"type": "tool_approval_response"}"#,
-            "\"tool_approval_response\"",
-        );
+        complains(r#"{"type": "tool_approval"}"#, "\"tool_approval\"");
         complains(r#"{"type": 3}"#, "expected an event");
         complains(r#"{"content": {"value": "yes"}}"#, "expected an event");
         // JSON, but not an object: no bare answer either.

@@ -20,8 +20,11 @@ use log::FrameLog;
 pub(crate) use reader::read_client;
 pub(crate) use registry::{Opened, SessionRequest, Sessions};
 
-use crate::io::websockets::link::{Link, lock};
-use crate::io::{Event, Filter, MissedEventsEvent};
+use crate::io::websockets::link::{self, Answer, Link, lock};
+use crate::io::{
+    Event, Filter, InputResponseEvent, MissedEventsEvent, Pending, ToolApprovalRequestEvent,
+    ToolApprovalResponseEvent,
+};
 use crate::{Error, Result};
 
 /// What happens to a session's chat when its last client goes.
@@ -36,6 +39,8 @@ pub(crate) enum OnDisconnect {
 /// Answers waiting for `input`, at most: a client flooding answers is
 /// told so, and nothing grows without bound.
 const MAX_PENDING_ANSWERS: usize = 64;
+
+const TOO_MANY: &str = "too many answers wait already; this one was dropped";
 
 /// How often a chat waiting for input looks at the clock (grace, cancel).
 const INPUT_TICK: Duration = Duration::from_millis(200);
@@ -63,9 +68,11 @@ pub(crate) struct Session {
 
 /// What wakes a chat waiting for input.
 enum Wake {
-    /// A client's answer: the text, the input request the client had been
+    /// A client's answer: the answer, the input request the client had been
     /// shown last, and which client (its link's address) sent it.
-    Answer(String, u64, usize),
+    Answer(Answer, u64, usize),
+    /// A client's tool approval answer.
+    Approval(Box<ToolApprovalResponseEvent>),
     /// Something changed (a cancel, the last client left): look again.
     Look,
 }
@@ -89,6 +96,9 @@ struct State {
     requests: u64,
     /// The last request answered, and by which client.
     answered: (u64, Option<usize>),
+    /// The ids of the requests waiting for an answer (events mode): an
+    /// answer naming another is refused.
+    open: Vec<String>,
     /// Detached when the server already had its most detached sessions:
     /// the chat stops as if its client had cancelled.
     crowded_out: bool,
@@ -132,6 +142,7 @@ impl Session {
                 crowded_out: false,
                 requests: 0,
                 answered: (0, None),
+                open: Vec::new(),
             }),
             cancel: AtomicBool::new(false),
             answers: crossbeam_channel::bounded(MAX_PENDING_ANSWERS),
@@ -161,6 +172,11 @@ impl Session {
             }
             (Some(_), OnDisconnect::Continue) => Ok(()),
         }
+    }
+
+    /// Whether the chat may go on (see [`IOStream::check`](crate::io::IOStream::check)).
+    pub fn check(&self) -> Result<()> {
+        self.ready(&self.lock())
     }
 
     /// Sends one frame: numbered, kept, written to every attached client. A
@@ -203,36 +219,49 @@ impl Session {
 
     /// Shows `prompt` (a frame, when there is one) and waits for an answer
     /// from any client, attached now or later, at most the input timeout.
+    /// `request_id`: the id the prompt's `input_request` carries; an answer
+    /// naming another is refused.
     ///
     /// The first answer wins. An answer names, through its client, the
     /// request that client was shown last; one to a request another client
     /// already answered came too late and is dropped (the winner's own next
     /// message, typed ahead, is not).
-    pub fn input(&self, prompt: Option<String>) -> Result<String> {
+    pub fn input(&self, prompt: Option<String>, request_id: Option<String>) -> Result<String> {
         let request = {
             let mut state = self.lock();
             state.requests += 1;
             for client in &state.clients {
                 lock(client).request_seen = state.requests;
             }
+            state.open = request_id.iter().cloned().collect();
             state.requests
         };
+        let answer = self.await_input(prompt, request, request_id.as_deref());
+        self.lock().open.clear();
+        answer
+    }
+
+    fn await_input(
+        &self,
+        prompt: Option<String>,
+        request: u64,
+        id: Option<&str>,
+    ) -> Result<String> {
         if let Some(prompt) = prompt {
             self.publish(prompt)?;
         }
-        let deadline = self.input_timeout.map(|t| Instant::now() + t);
+        let deadline = self.deadline();
         loop {
-            self.ready(&self.lock())?;
-            let mut wait = INPUT_TICK;
-            if let Some(deadline) = deadline {
-                match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => wait = wait.min(left),
-                    _ => return Err(Error::InputTimeout(self.input_timeout.unwrap_or_default())),
+            match self.next_wake(deadline)? {
+                None | Some(Wake::Look) => continue,
+                Some(Wake::Approval(answer)) => {
+                    self.publish(not_waiting("tool approval", &answer.request_id))?;
                 }
-            }
-            match self.answers.1.recv_timeout(wait) {
-                Ok(Wake::Look) => continue,
-                Ok(Wake::Answer(answer, seen, from)) => {
+                Some(Wake::Answer(answer, seen, from)) => {
+                    if let Some(named) = answer.request_id.as_deref().filter(|n| Some(*n) != id) {
+                        self.publish(not_waiting("input", named))?;
+                        continue;
+                    }
                     {
                         let mut state = self.lock();
                         let (last, winner) = state.answered;
@@ -243,24 +272,112 @@ impl Session {
                     }
                     if self.events {
                         // Every client sees which answer was taken.
-                        self.publish(Event::input_response(answer.clone()).to_json())?;
+                        let mut response = InputResponseEvent::new(answer.text.clone());
+                        response.request_id = id.map(str::to_owned);
+                        self.publish(Event::InputResponse(response).to_json())?;
                     }
-                    return Ok(answer);
+                    return Ok(answer.text);
                 }
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return Err(Error::ConnectionClosed),
             }
         }
     }
 
-    /// An answer from `client`, which was shown request `seen` last; false
-    /// when too many wait already.
-    pub fn answer(&self, answer: String, seen: u64, client: &Arc<Mutex<Link>>) -> bool {
+    /// Publishes each request and takes answers from any client, in any
+    /// order, at most the input timeout; each answer taken is published
+    /// (every client sees it, and a client that resumes knows the request
+    /// is settled), one naming no waiting request gets an `error` event.
+    pub fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        self.lock().open = requests.iter().map(|r| r.request_id.clone()).collect();
+        let answers = self.await_approval(requests);
+        self.lock().open.clear();
+        answers
+    }
+
+    fn await_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        for request in requests {
+            self.publish(Event::ToolApprovalRequest(request.clone()).to_json())?;
+        }
+        let mut pending = Pending::new(requests);
+        let deadline = self.deadline();
+        while pending.open().next().is_some() {
+            match self.next_wake(deadline)? {
+                None | Some(Wake::Look) => {}
+                Some(Wake::Answer(answer, ..)) => {
+                    let named = answer.request_id.unwrap_or_default();
+                    self.publish(not_waiting("input", &named))?;
+                }
+                Some(Wake::Approval(answer)) => match pending.take(*answer) {
+                    Ok(settled) => {
+                        for answer in settled {
+                            self.lock().open.retain(|id| *id != answer.request_id);
+                            self.publish(Event::ToolApprovalResponse(answer).to_json())?;
+                        }
+                    }
+                    Err(why) => self.publish(Event::error(why).to_json())?,
+                },
+            }
+        }
+        pending.finish().ok_or(Error::InputClosed)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.input_timeout.map(|t| Instant::now() + t)
+    }
+
+    /// The next answer, or `None` after a tick without one (or a wakeup to
+    /// look again, which is never returned); fails when the
+    /// chat may not go on or `deadline` has passed.
+    fn next_wake(&self, deadline: Option<Instant>) -> Result<Option<Wake>> {
+        self.ready(&self.lock())?;
+        let mut wait = INPUT_TICK;
+        if let Some(deadline) = deadline {
+            match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => wait = wait.min(left),
+                _ => return Err(Error::InputTimeout(self.input_timeout.unwrap_or_default())),
+            }
+        }
+        match self.answers.1.recv_timeout(wait) {
+            Ok(Wake::Look) | Err(RecvTimeoutError::Timeout) => Ok(None),
+            Ok(wake) => Ok(Some(wake)),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::ConnectionClosed),
+        }
+    }
+
+    /// An answer from `client`, which was shown request `seen` last; why
+    /// not, when it names a request not waiting or too many wait already.
+    pub fn answer(
+        &self,
+        answer: Answer,
+        seen: u64,
+        client: &Arc<Mutex<Link>>,
+    ) -> std::result::Result<(), String> {
+        if let Some(id) = &answer.request_id {
+            if !self.lock().open.contains(id) {
+                return Err(not_waiting("input", id));
+            }
+        }
         let from = Arc::as_ptr(client) as usize;
         self.answers
             .0
             .try_send(Wake::Answer(answer, seen, from))
-            .is_ok()
+            .map_err(|_| TOO_MANY.to_owned())
+    }
+
+    /// A tool approval answer from a client; why not, as for [`answer`](Session::answer).
+    pub fn approval(&self, answer: ToolApprovalResponseEvent) -> std::result::Result<(), String> {
+        if !self.lock().open.contains(&answer.request_id) {
+            return Err(not_waiting("tool approval", &answer.request_id));
+        }
+        self.answers
+            .0
+            .try_send(Wake::Approval(Box::new(answer)))
+            .map_err(|_| TOO_MANY.to_owned())
     }
 
     /// A client asked to stop the chat: it stops, whatever the policy.
@@ -378,6 +495,11 @@ impl Session {
     pub fn expired(&self) -> bool {
         self.lock().forget_at.is_some_and(|at| Instant::now() >= at)
     }
+}
+
+/// The `error` event for an answer to a request not waiting for one.
+fn not_waiting(kind: &str, request_id: &str) -> String {
+    Event::error(link::not_waiting(kind, request_id)).to_json()
 }
 
 /// The event that tells a resuming events-mode client how many frames it

@@ -32,14 +32,16 @@ pub(crate) fn read_client(
                 Ok(0) => break, // the client closed its side
                 Ok(_) => {
                     heard = Instant::now();
-                    let (answers, seen, cancel, complaints, open) = {
+                    let (answers, approvals, seen, cancel, mut complaints, open) = {
                         let mut link = lock(client);
                         link.poll(session.events);
-                        let answers: Vec<String> = link.pending.drain(..).collect();
+                        let answers: Vec<_> = link.pending.drain(..).collect();
+                        let approvals: Vec<_> = link.approvals.drain(..).collect();
                         let complaints = std::mem::take(&mut link.complaints);
                         let seen = link.request_seen;
                         (
                             answers,
+                            approvals,
                             seen,
                             link.take_cancel(),
                             complaints,
@@ -49,12 +51,10 @@ pub(crate) fn read_client(
                     // The link's lock is released: publishing takes the
                     // session's lock, then each link's.
                     for answer in answers {
-                        if !session.answer(answer, seen, client) {
-                            let _ = session.publish(
-                                Event::error("too many answers wait already; this one was dropped")
-                                    .to_json(),
-                            );
-                        }
+                        complaints.extend(session.answer(answer, seen, client).err());
+                    }
+                    for answer in approvals {
+                        complaints.extend(session.approval(answer).err());
                     }
                     for complaint in complaints {
                         let _ = session.publish(Event::error(complaint).to_json());

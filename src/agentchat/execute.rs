@@ -1,0 +1,102 @@
+//! Running one tool call: on its own thread, so the chat can watch its
+//! stream and the clock while the tool works, and stop waiting when the
+//! work is no longer wanted.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::RecvTimeoutError;
+use serde_json::Value;
+
+use crate::Result;
+use crate::agentchat::{Tool, ToolContext, ToolRun};
+use crate::io::{self, IOStream};
+
+/// How often a chat waiting on a tool looks at its stream (a cancel, a
+/// client gone for good).
+const TICK: Duration = Duration::from_millis(50);
+
+/// Runs `tool` on `arguments` with `context`, watching `stream`.
+///
+/// - The tool returns: its run.
+/// - It passes its time limit: its context is cancelled and the model gets
+///   an error result; the chat goes on without it (its thread ends when
+///   the function returns).
+/// - The stream fails its [`check`](IOStream::check) (cancelled, client
+///   gone, server stopping): the context is cancelled, the tool gets the
+///   rest of its time limit to return, and the chat ends with that error.
+pub(crate) fn execute(
+    tool: &Tool,
+    arguments: Value,
+    context: ToolContext,
+    stream: &dyn IOStream,
+) -> Result<ToolRun> {
+    let context = Arc::new(context);
+    let (done, result) = crossbeam_channel::bounded(1);
+    let handle = {
+        let (tool, arguments, context) = (tool.clone(), arguments.clone(), context.clone());
+        // The tool's own prints go where the chat's do.
+        io::spawn(move || {
+            let _ = done.send(tool.run_with(arguments, &context));
+        })
+    };
+    let deadline = tool.get_time_limit().map(|limit| Instant::now() + limit);
+    let mut stopping = None;
+    loop {
+        let wait = deadline.map_or(TICK, |d| {
+            d.saturating_duration_since(Instant::now()).min(TICK)
+        });
+        match result.recv_timeout(wait) {
+            Ok(run) => {
+                let _ = handle.join();
+                return match stopping {
+                    Some(error) => Err(error),
+                    None => Ok(run),
+                };
+            }
+            // Only a panic outside the function (it catches its own) ends
+            // the thread without a result.
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = handle.join();
+                return match stopping {
+                    Some(error) => Err(error),
+                    None => Ok(failed(arguments, format!("Error: {} stopped", tool.name()))),
+                };
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            context.cancel();
+            if let Some(error) = stopping {
+                return Err(error);
+            }
+            let limit = tool.get_time_limit().unwrap_or_default();
+            return Ok(failed(
+                arguments,
+                format!(
+                    "Error: {} did not finish within {} s and was asked to stop.",
+                    tool.name(),
+                    limit.as_secs_f64()
+                ),
+            ));
+        }
+        if stopping.is_none() {
+            if let Err(error) = stream.check() {
+                context.cancel();
+                if deadline.is_none() {
+                    // No limit to wait for: the tool ends on its own time.
+                    return Err(error);
+                }
+                stopping = Some(error);
+            }
+        }
+    }
+}
+
+fn failed(arguments: Value, content: String) -> ToolRun {
+    ToolRun {
+        arguments,
+        content,
+        success: false,
+    }
+}

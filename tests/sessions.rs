@@ -341,7 +341,7 @@ fn when_the_grace_ends_the_model_stream_is_dropped() {
     .unwrap_or_else(|e| panic!("{e}"));
     let server = IOWebsockets::run_server_in_thread(
         config().detach_grace(Duration::from_millis(100)),
-        move |ws: &IOWebsockets| example::on_connect(ws, &model),
+        move |ws: &IOWebsockets| example::on_connect(ws, &model.clone().into()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let mut ws = connect(&url(&server, &format!("session={}", new_id())));
@@ -461,7 +461,7 @@ fn a_session_is_a_conversation_the_model_remembers() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let server = IOWebsockets::run_server_in_thread(config(), move |ws: &IOWebsockets| {
-        example::on_connect(ws, &model)
+        example::on_connect(ws, &model.clone().into())
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let id = new_id();

@@ -187,16 +187,54 @@ fn now_utc() -> String {
     )
 }
 
+/// A served chat: its model, and what its human decides.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Where the chatbot's replies come from.
+    pub model: Model,
+    /// Every tool call waits for the human's approval (`--approve-tools`).
+    pub approve_tools: bool,
+    /// When `user_proxy` asks the human (`--human-input`; the notebook's is
+    /// NEVER). With ALWAYS the human may answer every reply, tool calls
+    /// included: the seed's question.
+    pub human_input_mode: HumanInputMode,
+}
+
+impl From<Model> for Setup {
+    /// The notebook's chat on `model`.
+    fn from(model: Model) -> Setup {
+        Setup {
+            model,
+            approve_tools: false,
+            human_input_mode: HumanInputMode::Never,
+        }
+    }
+}
+
+impl Setup {
+    /// The two agents, `(chatbot, user_proxy)`, for a chat whose first
+    /// message is `message`.
+    pub fn agents(&self, message: &str) -> (ConversableAgent, ConversableAgent) {
+        let tool = if self.approve_tools {
+            weather_forecast().needs_approval()
+        } else {
+            weather_forecast()
+        };
+        let (chatbot, user_proxy) = notebook_agents_with(self.model.client(message), tool);
+        (chatbot, user_proxy.human_input_mode(self.human_input_mode))
+    }
+}
+
 /// One connection's chat: the notebook's `on_connect`. A session
 /// (`?session=ID`) keeps the conversation instead: each next message
 /// continues it with its history (AutoGen's `clear_history=False`), until
 /// the client is gone for good.
-pub fn on_connect(ws: &IOWebsockets, model: &Model) -> agentio::Result<()> {
+pub fn on_connect(ws: &IOWebsockets, setup: &Setup) -> agentio::Result<()> {
     let message = ws.input("", false)?;
+    let (mut chatbot, mut user_proxy) = setup.agents(&message);
     if !ws.is_session() {
-        return notebook_chat(message, model).map(|_| ());
+        return user_proxy.initiate_chat(&mut chatbot, message).map(|_| ());
     }
-    let (mut chatbot, mut user_proxy) = notebook_agents(model.client(&message));
     let mut options = ChatOptions::new(message);
     loop {
         user_proxy.initiate_chat(&mut chatbot, options)?;
@@ -233,7 +271,17 @@ pub fn is_termination_msg(message: &Message) -> bool {
 /// with `client`, streamed, and may call `weather_forecast`; `user_proxy`
 /// runs it, never asks a human and stops at "TERMINATE" or after
 /// [`MAX_CONSECUTIVE_AUTO_REPLY`] auto replies.
+#[allow(dead_code, reason = "used by the tests and the other examples, not by main")]
 pub fn notebook_agents(client: Arc<dyn ModelClient>) -> (ConversableAgent, ConversableAgent) {
+    notebook_agents_with(client, weather_forecast())
+}
+
+/// [`notebook_agents`] with `tool` in place of the plain `weather_forecast`
+/// (one that needs approval, say).
+pub fn notebook_agents_with(
+    client: Arc<dyn ModelClient>,
+    tool: Tool,
+) -> (ConversableAgent, ConversableAgent) {
     let mut chatbot = ConversableAgent::new("chatbot")
         .system_message(CHATBOT_SYSTEM_MESSAGE)
         .model_client(client)
@@ -243,28 +291,33 @@ pub fn notebook_agents(client: Arc<dyn ModelClient>) -> (ConversableAgent, Conve
         .is_termination_msg(is_termination_msg)
         .human_input_mode(HumanInputMode::Never)
         .max_consecutive_auto_reply(MAX_CONSECUTIVE_AUTO_REPLY);
-    register_function(weather_forecast(), &mut chatbot, &mut user_proxy);
+    register_function(tool, &mut chatbot, &mut user_proxy);
     (chatbot, user_proxy)
 }
 
 /// The notebook's chat on the current default stream: `user_proxy` asks,
 /// `chatbot` answers with the `weather_forecast` tool, its reply streamed.
+#[allow(dead_code, reason = "used by the tests and the other examples, not by main")]
 pub fn notebook_chat(message: String, model: &Model) -> agentio::Result<ChatResult> {
-    let (mut chatbot, mut user_proxy) = notebook_agents(model.client(&message));
+    let (mut chatbot, mut user_proxy) = Setup::from(model.clone()).agents(&message);
     user_proxy.initiate_chat(&mut chatbot, message)
 }
 
 /// Serves the page at `/` and the chat at `/ws` (any path works for
 /// websocket clients) on `host:port`.
 #[allow(dead_code, reason = "used by the end-to-end tests, not by main")]
-pub fn serve(host: &str, port: u16, model: Model) -> agentio::Result<WebsocketServer> {
-    serve_with(ServerConfig::new(host, port), model)
+pub fn serve(host: &str, port: u16, setup: impl Into<Setup>) -> agentio::Result<WebsocketServer> {
+    serve_with(ServerConfig::new(host, port), setup)
 }
 
 /// [`serve`] with your own limits.
-pub fn serve_with(config: ServerConfig, model: Model) -> agentio::Result<WebsocketServer> {
+pub fn serve_with(
+    config: ServerConfig,
+    setup: impl Into<Setup>,
+) -> agentio::Result<WebsocketServer> {
+    let setup = setup.into();
     IOWebsockets::run_server_in_thread(config.page(PAGE), move |ws: &IOWebsockets| {
-        on_connect(ws, &model)
+        on_connect(ws, &setup)
     })
 }
 
@@ -272,10 +325,11 @@ pub fn serve_with(config: ServerConfig, model: Model) -> agentio::Result<Websock
 pub fn serve_on(
     listener: std::net::TcpListener,
     config: ServerConfig,
-    model: Model,
+    setup: impl Into<Setup>,
 ) -> agentio::Result<WebsocketServer> {
+    let setup = setup.into();
     IOWebsockets::run_server_on(listener, config.page(PAGE), move |ws: &IOWebsockets| {
-        on_connect(ws, &model)
+        on_connect(ws, &setup)
     })
 }
 

@@ -24,10 +24,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use agentio::agentchat::HumanInputMode;
 use agentio::io::websockets::ServerConfig;
 
 fn usage() -> &'static str {
-    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]... [--replay-pace MS]\n                      [--cache-seed N] [--detach-grace SECS]\n  \
+    "usage: websocket_chat [--host HOST] [--port PORT] [--tls-cert PEM --tls-key PEM]\n                      [--listen-fd] [--drain-grace SECS] [--trust-proxy IP]... [--replay-pace MS]\n                      [--cache-seed N] [--detach-grace SECS] [--approve-tools]\n                      [--human-input always|terminate|never]\n  \
      --host HOST         address to listen on (default 127.0.0.1)\n  \
      --port PORT         port to listen on, 0 for any free one (default 8000)\n  \
      --tls-cert PEM      certificate chain: serve https and wss (with --tls-key)\n  \
@@ -39,7 +40,10 @@ fn usage() -> &'static str {
      --cache-seed N      answer repeated requests from the disk cache .cache/N, for every\n\
      \x20                     connection and run (default: no cache, every chat asks the model)\n  \
      --detach-grace SECS how long a session's chat waits for its client to come back\n\
-     \x20                     (/ws?session=ID; default 60)"
+     \x20                     (/ws?session=ID; default 60)\n  \
+     --approve-tools     every tool call waits for the human's approval\n  \
+     --human-input MODE  when user_proxy asks the human: always (every reply, tool calls\n\
+     \x20                     included), terminate, or never (the notebook's; default)"
 }
 
 struct Options {
@@ -53,6 +57,8 @@ struct Options {
     pace: Option<Duration>,
     cache_seed: Option<u64>,
     detach_grace: Duration,
+    approve_tools: bool,
+    human_input_mode: HumanInputMode,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -67,6 +73,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         pace: None,
         cache_seed: None,
         detach_grace: Duration::from_secs(60),
+        approve_tools: false,
+        human_input_mode: HumanInputMode::Never,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -77,6 +85,19 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             "--tls-cert" => o.cert = Some(value()?.into()),
             "--tls-key" => o.key = Some(value()?.into()),
             "--listen-fd" => o.listen_fd = true,
+            "--approve-tools" => o.approve_tools = true,
+            "--human-input" => {
+                o.human_input_mode = match value()?.to_ascii_lowercase().as_str() {
+                    "always" => HumanInputMode::Always,
+                    "terminate" => HumanInputMode::Terminate,
+                    "never" => HumanInputMode::Never,
+                    other => {
+                        return Err(format!(
+                            "--human-input: {other:?} is not always, terminate or never"
+                        ));
+                    }
+                }
+            }
             "--drain-grace" => {
                 o.grace = Duration::from_secs_f64(
                     value()?
@@ -156,14 +177,19 @@ fn run(o: Options) -> Result<(), String> {
     if let (Some(cert), Some(key)) = (&o.cert, &o.key) {
         config = tls::with_tls(config, cert, key)?;
     }
+    let setup = chat::Setup {
+        model: model.clone(),
+        approve_tools: o.approve_tools,
+        human_input_mode: o.human_input_mode,
+    };
     let server = if o.listen_fd {
         let listener = listenfd::ListenFd::from_env()
             .take_tcp_listener(0)
             .map_err(|e| format!("--listen-fd: {e}"))?
             .ok_or("--listen-fd: systemd passed no socket (LISTEN_FDS)")?;
-        chat::serve_on(listener, config, model.clone())
+        chat::serve_on(listener, config, setup)
     } else {
-        chat::serve_with(config, model.clone())
+        chat::serve_with(config, setup)
     }
     .map_err(|e| e.to_string())?;
     println!("agentio websocket chat");
@@ -173,6 +199,12 @@ fn run(o: Options) -> Result<(), String> {
             Some(seed) => println!("  cache:     .cache/{seed} (repeated requests are not sent)"),
             None => println!("  cache:     none (--cache-seed N to keep replies)"),
         }
+    }
+    if o.approve_tools {
+        println!("  tools:     every call waits for your approval");
+    }
+    if o.human_input_mode != HumanInputMode::Never {
+        println!("  human:     user_proxy asks you ({})", o.human_input_mode);
     }
     println!("  page:      {}", chat::page_url(&server));
     println!("  websocket: {}/ws", server.uri());

@@ -271,7 +271,10 @@ pub fn is_termination_msg(message: &Message) -> bool {
 /// with `client`, streamed, and may call `weather_forecast`; `user_proxy`
 /// runs it, never asks a human and stops at "TERMINATE" or after
 /// [`MAX_CONSECUTIVE_AUTO_REPLY`] auto replies.
-#[allow(dead_code, reason = "used by the tests and the other examples, not by main")]
+#[allow(
+    dead_code,
+    reason = "used by the tests and the other examples, not by main"
+)]
 pub fn notebook_agents(client: Arc<dyn ModelClient>) -> (ConversableAgent, ConversableAgent) {
     notebook_agents_with(client, weather_forecast())
 }
@@ -297,7 +300,10 @@ pub fn notebook_agents_with(
 
 /// The notebook's chat on the current default stream: `user_proxy` asks,
 /// `chatbot` answers with the `weather_forecast` tool, its reply streamed.
-#[allow(dead_code, reason = "used by the tests and the other examples, not by main")]
+#[allow(
+    dead_code,
+    reason = "used by the tests and the other examples, not by main"
+)]
 pub fn notebook_chat(message: String, model: &Model) -> agentio::Result<ChatResult> {
     let (mut chatbot, mut user_proxy) = Setup::from(model.clone()).agents(&message);
     user_proxy.initiate_chat(&mut chatbot, message)

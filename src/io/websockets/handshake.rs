@@ -12,7 +12,11 @@ pub const EVENTS_PROTOCOL: &str = "agentio.events.v1";
 
 /// The HTTP request that opened a connection, as the handshake hook and
 /// `on_connect` see it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Its `Debug` output leaves out what would let a reader of a log act as
+/// the client: credential headers (`Authorization`, `Cookie`, API keys)
+/// and the session id in the query.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Request {
     method: String,
     path: String,
@@ -20,6 +24,48 @@ pub struct Request {
     headers: Vec<(String, String)>,
     peer: Option<SocketAddr>,
     client: Option<IpAddr>,
+}
+
+/// Headers whose values are secrets, not shown by `Debug`.
+const SECRET_HEADERS: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+];
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let secret = SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
+                (
+                    name.as_str(),
+                    if secret { "<redacted>" } else { value.as_str() },
+                )
+            })
+            .collect();
+        let query: Vec<String> = self
+            .query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if percent_decode(key) == "session" => format!("{key}=<redacted>"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query.join("&"))
+            .field("headers", &headers)
+            .field("peer", &self.peer)
+            .field("client", &self.client)
+            .finish()
+    }
 }
 
 impl Request {
@@ -268,6 +314,39 @@ mod tests {
         assert_eq!(request.query_param("bad").as_deref(), Some("%zz"));
         assert_eq!(request.query_param("flag").as_deref(), Some(""));
         assert_eq!(request.query_param("missing"), None);
+    }
+
+    #[test]
+    fn debug_leaves_out_credentials_and_the_session() {
+        let request = Request {
+            path: "/ws".to_owned(),
+            query: "format=events&session=0123456789abcdef&after=3".to_owned(),
+            headers: vec![
+                ("Authorization".to_owned(), "Bearer s3cret".to_owned()),
+                ("cookie".to_owned(), "sid=s3cret".to_owned()),
+                ("User-Agent".to_owned(), "test".to_owned()),
+            ],
+            ..Request::default()
+        };
+        let shown = format!("{request:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("0123456789"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("session=<redacted>") && shown.contains("after=3"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("User-Agent") && shown.contains("test"),
+            "{shown}"
+        );
+        // The values themselves are all there for the code that needs them.
+        assert_eq!(request.header("authorization"), Some("Bearer s3cret"));
+        assert_eq!(
+            request.query_param("session").as_deref(),
+            Some("0123456789abcdef")
+        );
     }
 
     fn behind(peer: &str, forwarded: &[&str], trusted: &[&str]) -> Option<String> {

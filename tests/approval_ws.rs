@@ -609,3 +609,61 @@ fn a_cancel_while_a_tool_runs_stops_it_and_no_model_call_follows() {
         );
     }
 }
+
+/// Reads text frames until one asks for approval.
+fn until_prompt(ws: &mut Client) -> String {
+    loop {
+        let frame = text(ws);
+        if frame.contains("Approve?") {
+            return frame;
+        }
+    }
+}
+
+#[test]
+fn text_mode_always_is_remembered_and_parallel_calls_are_asked_in_turn() {
+    let mock = MockServer::start(vec![
+        parallel_calls(),
+        streamed_tool_call("call_2", "weather_forecast", r#"{"city": "Oslo"}"#),
+        done(),
+    ]);
+    let ran = Ran::default();
+    let tool_ran = ran.clone();
+    let server = server(&mock, config(), move || weather(&tool_ran));
+    let mut ws = connect(&format!("{}/ws", server.uri()));
+    send(&mut ws, "Weather?");
+    assert!(until_prompt(&mut ws).contains("Paris"));
+    send(&mut ws, "no");
+    assert!(until_prompt(&mut ws).contains("Rome"));
+    send(&mut ws, "always");
+    // Oslo's call runs without a prompt.
+    let (frames, code) = until_close(&mut ws);
+    assert_eq!(code, Some(CloseCode::Normal));
+    assert!(!frames.iter().any(|f| f.contains("Approve?")), "{frames:?}");
+    assert_eq!(cities(&ran), ["Rome", "Oslo"]);
+}
+
+#[test]
+fn text_mode_the_approval_timeout_ends_the_chat_and_nothing_runs() {
+    let mock = MockServer::start(vec![paris_call(), done()]);
+    let ran = Ran::default();
+    let tool_ran = ran.clone();
+    let server = server(
+        &mock,
+        config().input_timeout(Some(Duration::from_millis(300))),
+        move || weather(&tool_ran),
+    );
+    let mut ws = connect(&format!("{}/ws", server.uri()));
+    send(&mut ws, "Weather?");
+    let _ = until_prompt(&mut ws);
+    let (frames, code) = until_close(&mut ws);
+    assert_eq!(code, Some(CloseCode::Error));
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.contains("no input from the client")),
+        "{frames:?}"
+    );
+    assert!(cities(&ran).is_empty());
+    assert_eq!(mock.received().len(), 1);
+}

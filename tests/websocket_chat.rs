@@ -123,3 +123,69 @@ fn the_page_is_served_on_the_same_port() {
     assert!(answer.contains("<title>agentio chat</title>"));
     assert!(answer.contains("/ws?format=events"));
 }
+
+/// The seed's question: human input ALWAYS with tools, served. The human
+/// answers every reply (an empty answer lets user_proxy reply on its own,
+/// which runs the tool) and approves the call (`--approve-tools`).
+#[test]
+fn human_input_always_with_tools_and_approval_over_the_websocket() {
+    let setup = chat::Setup {
+        model: chat::Model::Replay,
+        approve_tools: true,
+        human_input_mode: agentio::agentchat::HumanInputMode::Always,
+    };
+    let server = chat::serve("127.0.0.1", 0, setup).unwrap_or_else(|e| panic!("{e}"));
+    let mut ws = connect(&format!("{}/ws?format=events", server.uri()));
+    let mut kinds = Vec::new();
+    let mut prompts = Vec::new();
+    let mut first = true;
+    let code = loop {
+        let frame = match common::ws::next(&mut ws) {
+            common::ws::Got::Text(frame) => frame,
+            common::ws::Got::Closed(code) => break code,
+            common::ws::Got::Failed(e) => panic!("{e} after {kinds:?}"),
+        };
+        let event: Value = serde_json::from_str(&frame).unwrap_or_default();
+        let kind = event["type"].as_str().unwrap_or("").to_owned();
+        let id = event["content"]["request_id"].clone();
+        match kind.as_str() {
+            "input_request" if first => {
+                first = false;
+                send(&mut ws, MESSAGE);
+            }
+            "input_request" => {
+                prompts.push(event["content"]["prompt"].as_str().unwrap_or("").to_owned());
+                let answer = serde_json::json!({"type": "input_response",
+                    "content": {"value": "", "request_id": id}});
+                send(&mut ws, &answer.to_string());
+            }
+            "tool_approval_request" => {
+                let answer = serde_json::json!({"type": "tool_approval_response",
+                    "content": {"request_id": id, "decision": "approve"}});
+                send(&mut ws, &answer.to_string());
+            }
+            _ => {}
+        }
+        if kind == "tool_response" {
+            let content = event["content"]["content"].as_str().unwrap_or("");
+            assert!(content.contains("is sunny"), "{content}");
+        }
+        if kind != "stream" {
+            kinds.push(kind);
+        }
+    };
+    assert_eq!(code, Some(CloseCode::Normal));
+    let asked = "Replying as user_proxy. Provide feedback to chatbot. Press enter to skip and \
+                 use auto-reply, or type 'exit' to end the conversation: ";
+    assert_eq!(prompts, [asked, asked], "{kinds:?}");
+    let position = |k: &str| kinds.iter().position(|x| x == k).unwrap_or(usize::MAX);
+    assert!(
+        position("tool_call") < position("tool_approval_request"),
+        "{kinds:?}"
+    );
+    assert!(
+        position("tool_approval_response") < position("execute_function"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last().map(String::as_str), Some("termination"));
+}

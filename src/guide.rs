@@ -1,4 +1,4 @@
-//! # The guide: streams, your own streams, filters and tee, and agents
+//! # The guide: streams, your own streams, filters and tee, agents, and approvals
 //!
 //! Every snippet here is a test that runs offline (`cargo test --doc`).
 //!
@@ -243,3 +243,45 @@
 //! [`ChatOptions::streaming`](crate::agentchat::ChatOptions::streaming) with
 //! [`Streaming::Agents`](crate::agentchat::Streaming) streams only the named
 //! agents' replies; the others arrive whole, once, as `text` events.
+//!
+//! ## 5. Asking before a tool acts
+//!
+//! A tool that needs approval asks through the same stream: the executing
+//! agent sends the calls of a message as
+//! [`ToolApprovalRequest`](crate::io::Event::ToolApprovalRequest)s through
+//! [`IOStream::ask_approval`](crate::io::IOStream::ask_approval); a text
+//! stream shows a prompt, a websocket client in events mode or a
+//! [`run`](crate::agentchat::run) answers each request, in any order.
+//!
+//! ```
+//! use agentio::agentchat::{ConversableAgent, HumanInputMode, ParamType, Tool, register_function, run};
+//! use agentio::io::Event;
+//! use agentio::llm::ReplayClient;
+//! use std::sync::Arc;
+//!
+//! let model = ReplayClient::new()
+//!     .tool_call("delete_file", serde_json::json!({"path": "/etc/passwd"}))
+//!     .text(["Understood. ", "TERMINATE"]);
+//! let mut bot = ConversableAgent::new("bot")
+//!     .human_input_mode(HumanInputMode::Never)
+//!     .model_client(Arc::new(model));
+//! let mut user = ConversableAgent::new("user")
+//!     .human_input_mode(HumanInputMode::Never)
+//!     .is_termination_msg(|m| m.text().contains("TERMINATE"));
+//! let delete = Tool::new("delete_file", "Deletes a file")
+//!     .param("path", ParamType::String, "the file")
+//!     .needs_approval()
+//!     .function(|_: serde_json::Value| Ok::<_, String>("deleted".to_owned()));
+//! register_function(delete, &mut bot, &mut user);
+//!
+//! let response = run(user, bot, "Tidy up.");
+//! for event in response.events() {
+//!     if let Event::ToolApprovalRequest(request) = event {
+//!         request.deny(Some("not that file"))?;
+//!     }
+//! }
+//! let history = response.wait()?.chat_history;
+//! let tool_result = history.iter().find(|m| m.tool_call_id.is_some()).and_then(|m| m.content.clone());
+//! assert_eq!(tool_result.as_deref(), Some("The user denied this call of delete_file: not that file"));
+//! # Ok::<(), agentio::Error>(())
+//! ```

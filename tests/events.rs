@@ -3,10 +3,12 @@
 
 use agentio::io::{
     Decision, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
-    IOBuffer, IOStream, MissedEventsEvent, ModelUsage, ModelUsageSummary, RunCompletionEvent,
-    TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolApprovalRequestEvent,
-    ToolApprovalResponseEvent, ToolCall, ToolCallEvent, ToolProgressEvent, ToolResponse,
-    ToolResponseEvent, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
+    GroupChatRunChatEvent, IOBuffer, IOStream, MissedEventsEvent, ModelUsage, ModelUsageSummary,
+    RunCompletionEvent, SelectSpeakerEvent, SelectSpeakerInvalidInputEvent,
+    SelectSpeakerTryCountExceededEvent, SpeakerAttemptEvent, TerminationAndHumanReplyNoInputEvent,
+    TerminationEvent, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ToolCall, ToolCallEvent,
+    ToolProgressEvent, ToolResponse, ToolResponseEvent, UsageMode, UsageSummaryEvent,
+    UsingAutoReplyEvent,
 };
 use serde_json::{Value, json};
 
@@ -202,7 +204,48 @@ fn every_kind() -> Vec<(Event, String)> {
             )),
             "[weather_forecast] looking up Paris\n".into(),
         ),
+        (
+            Event::GroupChatRunChat(GroupChatRunChatEvent::new("writer")),
+            "\nNext speaker: writer\n\n".into(),
+        ),
+        (
+            Event::SelectSpeaker(SelectSpeakerEvent::new(vec!["writer".into(), "critic".into()])),
+            "Please select the next speaker from the following list:\n1: writer\n2: critic\n".into(),
+        ),
+        (
+            Event::SelectSpeakerInvalidInput(SelectSpeakerInvalidInputEvent::new(vec![
+                "writer".into(),
+                "critic".into(),
+            ])),
+            "Invalid input. Please enter a number between 1 and 2.\n".into(),
+        ),
+        (
+            Event::SelectSpeakerTryCountExceeded(SelectSpeakerTryCountExceededEvent::new(
+                3,
+                vec!["writer".into()],
+            )),
+            "You have tried 3 times. The next speaker will be selected automatically.\n".into(),
+        ),
+        (
+            Event::SpeakerAttemptSuccessful(attempt(&["critic"], 3, 0)),
+            ">>>>>>>> Select speaker attempt 3 of 3 successfully selected: critic\n".into(),
+        ),
+        (
+            Event::SpeakerAttemptFailedMultipleAgents(attempt(&["critic", "writer"], 1, 2)),
+            ">>>>>>>> Select speaker attempt 1 of 3 failed as it included multiple agent names.\n"
+                .into(),
+        ),
+        (
+            Event::SpeakerAttemptFailedNoAgents(attempt(&[], 2, 1)),
+            ">>>>>>>> Select speaker attempt #2 failed as it did not include any agent names.\n"
+                .into(),
+        ),
     ]
+}
+
+fn attempt(names: &[&str], attempt: u32, left: u32) -> SpeakerAttemptEvent {
+    let mentions = names.iter().map(|n| (n.to_string(), 1)).collect();
+    SpeakerAttemptEvent::new(mentions, attempt, left)
 }
 
 fn approval_request() -> ToolApprovalRequestEvent {
@@ -280,7 +323,7 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
         keys.sort();
         keys.into_iter().map(|(_, k)| k).collect()
     };
-    let expected: [&[&str]; 19] = [
+    let expected: [&[&str]; 26] = [
         &["uuid", "objects", "sep", "end"],
         &["uuid", "content"],
         &["uuid", "content", "sender", "recipient"],
@@ -337,6 +380,31 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
         ],
         &["uuid", "request_id", "decision", "reason", "remember"],
         &["uuid", "call_id", "name", "message", "recipient"],
+        &["uuid", "speaker", "silent"],
+        &["uuid", "agents"],
+        &["uuid", "agents"],
+        &["uuid", "try_count", "agents"],
+        &[
+            "uuid",
+            "mentions",
+            "attempt",
+            "attempts_left",
+            "select_speaker_auto_verbose",
+        ],
+        &[
+            "uuid",
+            "mentions",
+            "attempt",
+            "attempts_left",
+            "select_speaker_auto_verbose",
+        ],
+        &[
+            "uuid",
+            "mentions",
+            "attempt",
+            "attempts_left",
+            "select_speaker_auto_verbose",
+        ],
     ];
     for ((event, _), want) in every_kind().iter().zip(expected) {
         assert_eq!(fields(event), want, "{}", event.kind());

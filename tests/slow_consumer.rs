@@ -134,11 +134,13 @@ fn a_stalled_client_does_not_slow_down_the_others() {
     );
 
     let beside_it = median_chat(server.uri(), 15);
-    let ratio = beside_it.as_secs_f64() / alone.as_secs_f64().max(1e-6);
-    println!("chat alone {alone:?}, beside a stalled client {beside_it:?}, ratio {ratio:.2}");
+    println!("chat alone {alone:?}, beside a stalled client {beside_it:?}");
+    // Not a speed test (BENCHMARKS.md has those): a chat held up by the
+    // stalled one would wait for its 60 s write timeout; a busy machine
+    // only makes chats a few times slower.
     assert!(
-        ratio < 4.0,
-        "a stalled client slowed the others: {alone:?} -> {beside_it:?}"
+        beside_it < Duration::from_secs(10),
+        "a stalled client held up the others: {alone:?} -> {beside_it:?}"
     );
     // The last chat's thread finishes its close handshake; then only the
     // stalled client is left.

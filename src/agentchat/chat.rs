@@ -80,7 +80,7 @@ impl Turn {
         } else {
             model.create_to(request, &Filtered::new(self.stream.clone(), Filter::none()))?
         };
-        self.usage.record(&reply);
+        self.usage.record(agent, &reply);
         let streamed = shown && reply.streamed && reply.message.tool_calls.is_empty();
         Ok((reply, streamed))
     }
@@ -154,11 +154,12 @@ impl ConversableAgent {
             chat_history,
             summary,
             cost: turn.usage.cost(),
+            cost_by_agent: turn.usage.cost_by_agent(),
             human_input: turn.human_input,
         })
     }
 
-    fn prepare_chat(&mut self, peer: &str, clear_history: bool) {
+    pub(crate) fn prepare_chat(&mut self, peer: &str, clear_history: bool) {
         self.auto_replies.insert(peer.to_owned(), 0);
         if clear_history {
             self.chat_messages.remove(peer);
@@ -168,7 +169,7 @@ impl ConversableAgent {
     /// Adds a message to the conversation with `peer` in OpenAI's shape:
     /// tool results become `tool` messages; otherwise the role is
     /// `assistant` for what this agent sent and `user` for what it received.
-    fn append(&mut self, peer: &str, message: &Outgoing, sending: bool, author: &str) {
+    pub(crate) fn append(&mut self, peer: &str, message: &Outgoing, sending: bool, author: &str) {
         let history = self.chat_messages.entry(peer.to_owned()).or_default();
         for response in &message.tool_responses {
             history.push(Message::tool(&response.tool_call_id, &response.content));
@@ -199,7 +200,13 @@ fn deliver(
 ) -> Result<()> {
     from.append(&to.name, message, true, &from.name.clone());
     to.append(&from.name, message, false, &from.name);
-    let (sender, recipient) = (from.name.clone(), to.name.clone());
+    show(message, &from.name, &to.name, turn)
+}
+
+/// Shows `message` from `sender` to `recipient` on the chat's stream: its
+/// tool results, its tool calls, or its text.
+pub(crate) fn show(message: &Outgoing, sender: &str, recipient: &str, turn: &Turn) -> Result<()> {
+    let (sender, recipient) = (sender.to_owned(), recipient.to_owned());
     if !message.tool_responses.is_empty() {
         turn.send(Event::ToolResponse(ToolResponseEvent::new(
             message.tool_responses.clone(),

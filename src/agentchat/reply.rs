@@ -228,13 +228,16 @@ impl ConversableAgent {
     /// at once, before any runs; a denied call is answered with the denial,
     /// an edited one runs with the human's arguments.
     fn tool_calls_reply(&mut self, sender: &str, turn: &mut Turn) -> Result<Option<Outgoing>> {
-        let Some(calls) = self
+        let Some((calls, proposer)) = self
             .last_message(sender)
-            .map(|m| m.tool_calls.clone())
-            .filter(|calls| !calls.is_empty())
+            .filter(|m| !m.tool_calls.is_empty())
+            .map(|m| (m.tool_calls.clone(), m.name.clone()))
         else {
             return Ok(None);
         };
+        // In a group chat the message names the agent that proposed the
+        // calls; in two, it is the peer.
+        let proposer = proposer.unwrap_or_else(|| sender.to_owned());
         let mut plans = Vec::with_capacity(calls.len());
         let mut requests = Vec::new();
         for call in &calls {
@@ -254,7 +257,7 @@ impl ConversableAgent {
                                 &call.id,
                                 name,
                                 arguments.clone(),
-                                sender,
+                                &proposer,
                                 &self.name,
                             ));
                             Plan::Ask(tool, arguments, requests.len() - 1)

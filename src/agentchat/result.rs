@@ -1,6 +1,8 @@
 //! What a chat produced: its history, summary, cost and human input; and
 //! the log of model calls its cost is summed from.
 
+use std::collections::BTreeMap;
+
 use crate::io::{Event, ModelUsage, ModelUsageSummary, UsageSummaryEvent};
 use crate::llm::{ChatResponse, Message, Usage};
 
@@ -37,11 +39,15 @@ pub struct ChatResult {
     pub cost: ChatCost,
     /// Every reply a human typed, in order.
     pub human_input: Vec<String>,
+    /// The same cost, per agent whose model was called (a group chat's
+    /// manager included, for choosing speakers).
+    pub cost_by_agent: BTreeMap<String, ChatCost>,
 }
 
 /// One model call of a chat, as its cost counts it.
 #[derive(Debug, Clone)]
 struct ModelCall {
+    agent: String,
     model: String,
     usage: Usage,
     cost: f64,
@@ -53,9 +59,10 @@ struct ModelCall {
 pub(crate) struct UsageLog(Vec<ModelCall>);
 
 impl UsageLog {
-    /// Notes a model call's tokens and cost.
-    pub fn record(&mut self, reply: &ChatResponse) {
+    /// Notes the tokens and cost of `agent`'s model call.
+    pub fn record(&mut self, agent: &str, reply: &ChatResponse) {
         self.0.push(ModelCall {
+            agent: agent.to_owned(),
             model: reply.model.clone(),
             usage: reply.usage,
             cost: reply.cost,
@@ -69,6 +76,22 @@ impl UsageLog {
             usage_including_cached_inference: self.summary(true),
             usage_excluding_cached_inference: self.summary(false),
         }
+    }
+
+    /// The cost of each agent's model calls.
+    pub fn cost_by_agent(&self) -> BTreeMap<String, ChatCost> {
+        let mut agents: BTreeMap<String, UsageLog> = BTreeMap::new();
+        for call in &self.0 {
+            agents
+                .entry(call.agent.clone())
+                .or_default()
+                .0
+                .push(call.clone());
+        }
+        agents
+            .into_iter()
+            .map(|(agent, log)| (agent, log.cost()))
+            .collect()
     }
 
     /// Usage per model, in the order models were first used.

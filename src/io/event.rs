@@ -8,7 +8,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::io::{ToolApprovalRequestEvent, ToolApprovalResponseEvent, Uuid};
+use crate::io::{
+    GroupChatRunChatEvent, SelectSpeakerEvent, SelectSpeakerInvalidInputEvent,
+    SelectSpeakerTryCountExceededEvent, SpeakerAttemptEvent, ToolApprovalRequestEvent,
+    ToolApprovalResponseEvent, Uuid,
+};
 
 /// One thing an agent conversation shows its user.
 ///
@@ -73,6 +77,20 @@ pub enum Event {
     ToolApprovalResponse(ToolApprovalResponseEvent),
     /// A running tool says how far it got (agentio's).
     ToolProgress(ToolProgressEvent),
+    /// A group chat's next speaker.
+    GroupChatRunChat(GroupChatRunChatEvent),
+    /// A human is asked to pick a group chat's next speaker.
+    SelectSpeaker(SelectSpeakerEvent),
+    /// The human's pick was no number on the list.
+    SelectSpeakerInvalidInput(SelectSpeakerInvalidInputEvent),
+    /// The human did not pick in time; the speaker is chosen for them.
+    SelectSpeakerTryCountExceeded(SelectSpeakerTryCountExceededEvent),
+    /// The manager's model named exactly one next speaker.
+    SpeakerAttemptSuccessful(SpeakerAttemptEvent),
+    /// The manager's model named several agents.
+    SpeakerAttemptFailedMultipleAgents(SpeakerAttemptEvent),
+    /// The manager's model named no agent.
+    SpeakerAttemptFailedNoAgents(SpeakerAttemptEvent),
 }
 
 /// Content of an [`Event::Print`].
@@ -877,6 +895,12 @@ macro_rules! event_kinds {
                 match self { $(Event::$variant(_) => EventKind::$variant,)* }
             }
         }
+    };
+}
+
+/// `From` each content type whose kind is the only one with that content.
+macro_rules! event_from {
+    ($($variant:ident($content:ident)),* $(,)?) => {
         $(
             impl From<$content> for Event {
                 fn from(content: $content) -> Event {
@@ -885,6 +909,32 @@ macro_rules! event_kinds {
             }
         )*
     };
+}
+
+event_from! {
+    Print(PrintEvent),
+    Stream(StreamEvent),
+    Text(TextEvent),
+    ToolCall(ToolCallEvent),
+    ToolResponse(ToolResponseEvent),
+    UsingAutoReply(UsingAutoReplyEvent),
+    TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent),
+    Termination(TerminationEvent),
+    ExecuteFunction(ExecuteFunctionEvent),
+    ExecutedFunction(ExecutedFunctionEvent),
+    UsageSummary(UsageSummaryEvent),
+    InputRequest(InputRequestEvent),
+    InputResponse(InputResponseEvent),
+    Error(ErrorEvent),
+    RunCompletion(RunCompletionEvent),
+    MissedEvents(MissedEventsEvent),
+    ToolApprovalRequest(ToolApprovalRequestEvent),
+    ToolApprovalResponse(ToolApprovalResponseEvent),
+    ToolProgress(ToolProgressEvent),
+    GroupChatRunChat(GroupChatRunChatEvent),
+    SelectSpeaker(SelectSpeakerEvent),
+    SelectSpeakerInvalidInput(SelectSpeakerInvalidInputEvent),
+    SelectSpeakerTryCountExceeded(SelectSpeakerTryCountExceededEvent),
 }
 
 impl std::fmt::Display for EventKind {
@@ -945,6 +995,13 @@ event_kinds! {
     ToolApprovalRequest(ToolApprovalRequestEvent) => "tool_approval_request",
     ToolApprovalResponse(ToolApprovalResponseEvent) => "tool_approval_response",
     ToolProgress(ToolProgressEvent) => "tool_progress",
+    GroupChatRunChat(GroupChatRunChatEvent) => "group_chat_run_chat",
+    SelectSpeaker(SelectSpeakerEvent) => "select_speaker",
+    SelectSpeakerInvalidInput(SelectSpeakerInvalidInputEvent) => "select_speaker_invalid_input",
+    SelectSpeakerTryCountExceeded(SelectSpeakerTryCountExceededEvent) => "select_speaker_try_count_exceeded",
+    SpeakerAttemptSuccessful(SpeakerAttemptEvent) => "speaker_attempt_successful",
+    SpeakerAttemptFailedMultipleAgents(SpeakerAttemptEvent) => "speaker_attempt_failed_multiple_agents",
+    SpeakerAttemptFailedNoAgents(SpeakerAttemptEvent) => "speaker_attempt_failed_no_agents",
 }
 
 /// Constructors for the common events, each with a fresh [`Uuid`]; every
@@ -985,7 +1042,14 @@ impl Event {
             Event::ExecutedFunction(e) => Some(&e.recipient),
             Event::ToolApprovalRequest(e) => Some(&e.recipient),
             Event::ToolProgress(e) => Some(&e.recipient),
+            Event::GroupChatRunChat(e) => Some(&e.speaker),
             Event::ToolApprovalResponse(_)
+            | Event::SelectSpeaker(_)
+            | Event::SelectSpeakerInvalidInput(_)
+            | Event::SelectSpeakerTryCountExceeded(_)
+            | Event::SpeakerAttemptSuccessful(_)
+            | Event::SpeakerAttemptFailedMultipleAgents(_)
+            | Event::SpeakerAttemptFailedNoAgents(_)
             | Event::Print(_)
             | Event::UsageSummary(_)
             | Event::InputRequest(_)

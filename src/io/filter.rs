@@ -34,25 +34,30 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Filter {
-    /// Bit `k as u32` set: events of kind `k` pass.
-    kinds: u32,
+    /// Bit `k as u64` set: events of kind `k` pass.
+    kinds: u64,
     agents: Option<Arc<[String]>>,
 }
 
 /// The bit of `kind` in a filter's set.
-const fn bit(kind: EventKind) -> u32 {
-    1 << kind as u32
+const fn bit(kind: EventKind) -> u64 {
+    1 << kind as u64
 }
+
+const _: () = assert!(
+    EventKind::ALL.len() <= 64,
+    "a filter holds at most 64 kinds"
+);
 
 /// Requests for a human pass every filter: a chat must not wait for an
 /// answer to a question nobody was shown.
-const ALWAYS: u32 = bit(EventKind::InputRequest) | bit(EventKind::ToolApprovalRequest);
+const ALWAYS: u64 = bit(EventKind::InputRequest) | bit(EventKind::ToolApprovalRequest);
 
 impl Filter {
     /// Every event passes.
     pub fn all() -> Filter {
         Filter {
-            kinds: u32::MAX,
+            kinds: u64::MAX,
             agents: None,
         }
     }
@@ -147,7 +152,7 @@ impl Filter {
 
     /// Whether everything passes.
     pub fn is_all(&self) -> bool {
-        self.kinds == u32::MAX && self.agents.is_none()
+        self.kinds == u64::MAX && self.agents.is_none()
     }
 }
 
@@ -171,7 +176,7 @@ impl fmt::Debug for Filter {
     }
 }
 
-fn mask(kinds: impl IntoIterator<Item = EventKind>) -> u32 {
+fn mask(kinds: impl IntoIterator<Item = EventKind>) -> u64 {
     kinds.into_iter().fold(0, |mask, kind| mask | bit(kind))
 }
 

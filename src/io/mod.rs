@@ -20,6 +20,7 @@ mod console;
 mod default;
 mod event;
 mod filter;
+mod group;
 mod json_lines;
 mod macros;
 mod render;
@@ -46,6 +47,10 @@ pub use event::{
     ToolResponseEvent, UnknownEventKind, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
 };
 pub use filter::{Filter, Filtered};
+pub use group::{
+    GroupChatRunChatEvent, SelectSpeakerEvent, SelectSpeakerInvalidInputEvent,
+    SelectSpeakerTryCountExceededEvent, SpeakerAttemptEvent,
+};
 pub use json_lines::JsonLines;
 pub use render::{Color, TextPart};
 pub use stream::{IOStream, joined, send_as_text};

@@ -139,6 +139,55 @@ impl Event {
                 parts.push(TextPart::plain(r.prompt.clone()));
             }
             Event::ToolApprovalRequest(r) => parts.push(TextPart::plain(r.prompt())),
+            Event::GroupChatRunChat(g) => parts.push(TextPart::colored(
+                Color::Green,
+                &format!("\nNext speaker: {}\n", g.speaker),
+                "\n",
+            )),
+            Event::SelectSpeaker(s) => {
+                // One print per line, as AutoGen prints them.
+                parts.push(line(
+                    "Please select the next speaker from the following list:".to_owned(),
+                ));
+                for (i, agent) in s.agents.iter().flatten().enumerate() {
+                    parts.push(line(format!("{}: {agent}", i + 1)));
+                }
+            }
+            Event::SelectSpeakerInvalidInput(s) => parts.push(line(format!(
+                "Invalid input. Please enter a number between 1 and {}.",
+                s.agents.as_ref().map_or(0, Vec::len)
+            ))),
+            Event::SelectSpeakerTryCountExceeded(s) => parts.push(line(format!(
+                "You have tried {} times. The next speaker will be selected automatically.",
+                s.try_count
+            ))),
+            Event::SpeakerAttemptSuccessful(a) => parts.push(TextPart::colored(
+                Color::Green,
+                &format!(
+                    ">>>>>>>> Select speaker attempt {} of {} successfully selected: {}",
+                    a.attempt,
+                    a.attempt + a.attempts_left,
+                    a.mentions.keys().next().map_or("", String::as_str)
+                ),
+                "\n",
+            )),
+            Event::SpeakerAttemptFailedMultipleAgents(a) => parts.push(TextPart::colored(
+                Color::Red,
+                &format!(
+                    ">>>>>>>> Select speaker attempt {} of {} failed as it included multiple agent names.",
+                    a.attempt,
+                    a.attempt + a.attempts_left
+                ),
+                "\n",
+            )),
+            Event::SpeakerAttemptFailedNoAgents(a) => parts.push(TextPart::colored(
+                Color::Red,
+                &format!(
+                    ">>>>>>>> Select speaker attempt #{} failed as it did not include any agent names.",
+                    a.attempt
+                ),
+                "\n",
+            )),
             Event::ToolProgress(p) => {
                 parts.push(TextPart::plain(format!("[{}] {}\n", p.name, p.message)));
             }

@@ -509,3 +509,51 @@ fn manual_selection_over_a_websocket_in_both_modes() {
     // Given up: the next agent in order, as AutoGen does.
     assert_eq!(next, ["writer", "critic"]);
 }
+
+/// The group_chat example on the console, offline: every selection method
+/// gets the weather through the writer's call and the user proxy's run,
+/// and ends at the critic's TERMINATE.
+#[test]
+fn the_group_chat_example_runs_with_every_selection_method() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    for (method, stdin) in [
+        ("auto", ""),
+        ("round_robin", ""),
+        ("random", ""),
+        // After the poem, user_proxy or critic: the critic.
+        ("manual", "2\n"),
+    ] {
+        let mut child = Command::new(common::process::example_bin("group_chat"))
+            .args(["--speaker-selection", method])
+            .env("NO_COLOR", "1")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OAI_CONFIG_LIST")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .must("the example");
+        if let Some(mut input) = child.stdin.take() {
+            input.write_all(stdin.as_bytes()).must("stdin");
+        }
+        let output = child.wait_with_output().must("the example's output");
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{method}: {out}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            out.contains("EXECUTING FUNCTION weather_forecast"),
+            "{method}: {out}"
+        );
+        assert!(out.trim_end().ends_with(&"-".repeat(80)), "{method}: {out}");
+        if method != "random" {
+            // Random may pass between the writer and the user proxy until
+            // the rounds run out.
+            assert!(out.contains("\nNext speaker: critic\n"), "{method}: {out}");
+            assert!(out.contains("tighter. TERMINATE"), "{method}: {out}");
+        }
+    }
+}

@@ -557,3 +557,30 @@ fn the_group_chat_example_runs_with_every_selection_method() {
         }
     }
 }
+
+#[test]
+fn introductions_reach_every_agent_before_the_first_message() {
+    let group = GroupChat::new(agents())
+        .max_round(2)
+        .send_introductions(true)
+        .speaker_selection_method(SpeakerSelection::RoundRobin);
+    let mut manager = GroupChatManager::new(group);
+    transcript(&mut manager, &[]);
+    let intro = "Hello everyone. We have assembled a great team today to answer questions and \
+                 solve tasks. In attendance are:\n\nuser_proxy: The user.\nwriter: Writes \
+                 poems.\ncritic: Criticises poems.";
+    for name in ["writer", "critic"] {
+        let history = manager
+            .groupchat()
+            .agent_by_name(name)
+            .must("the agent")
+            .chat_messages("chat_manager");
+        assert_eq!(history[0].text(), intro, "{name}");
+        assert_eq!(history[1].text(), "Write a poem.", "{name}");
+    }
+    // The initiator sent its message before the introduction came.
+    let user = manager.groupchat().agent_by_name("user_proxy").must("the agent");
+    assert_eq!(user.chat_messages("chat_manager")[1].text(), intro);
+    // Introductions are not group messages.
+    assert_eq!(manager.groupchat().messages().len(), 2);
+}

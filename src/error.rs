@@ -65,6 +65,10 @@ pub enum Error {
     ChatEnded,
     /// The websocket client cancelled the work (`{"type": "cancel"}`).
     Cancelled,
+    /// The model's reply was cut by its token limit (`finish_reason`
+    /// `"length"`) while it was calling these tools: their arguments are
+    /// incomplete, so nothing was run and the chat stops.
+    TokenLimit(String),
     /// The client did not answer an input request in time.
     InputTimeout(std::time::Duration),
     /// A write to the client waited longer than the write timeout: it stopped
@@ -152,6 +156,12 @@ impl fmt::Display for Error {
             ),
             Error::ChatEnded => f.write_str("the chat has ended: there is no input request to answer"),
             Error::Cancelled => f.write_str("the websocket client cancelled the work"),
+            Error::TokenLimit(tools) => write!(
+                f,
+                "the model's reply was cut by its token limit (finish_reason \"length\") in the \
+                 middle of a call of {tools}; nothing was run. Raise max_tokens in the llm config, \
+                 or the server's own limit (llama-server: -n / --n-predict)"
+            ),
             Error::InputTimeout(t) => write!(
                 f,
                 "no input from the client within {t:?}; raise ServerConfig::input_timeout to wait longer"
@@ -197,6 +207,7 @@ impl std::error::Error for Error {
             | Error::ServerStopping
             | Error::Panicked(_)
             | Error::InputTooLong { .. }
+            | Error::TokenLimit(_)
             | Error::RunDropped
             | Error::ChatEnded
             | Error::Protocol(_)

@@ -4,7 +4,7 @@
 use agentio::io::{
     Decision, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
     GroupChatRunChatEvent, IOBuffer, IOStream, MissedEventsEvent, ModelUsage, ModelUsageSummary,
-    RunCompletionEvent, SelectSpeakerEvent, SelectSpeakerInvalidInputEvent,
+    ReasoningEvent, RunCompletionEvent, SelectSpeakerEvent, SelectSpeakerInvalidInputEvent,
     SelectSpeakerTryCountExceededEvent, SpeakerAttemptEvent, TerminationAndHumanReplyNoInputEvent,
     TerminationEvent, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ToolCall, ToolCallEvent,
     ToolProgressEvent, ToolResponse, ToolResponseEvent, UsageMode, UsageSummaryEvent,
@@ -84,6 +84,14 @@ fn every_kind() -> Vec<(Event, String)> {
             "Hello, World!\n".into(),
         ),
         (Event::stream(" the sun"), " the sun".into()),
+        (
+            Event::Reasoning({
+                let mut r = ReasoningEvent::new("The user wants the weather.");
+                r.sender = Some("chatbot".into());
+                r
+            }),
+            String::new(),
+        ),
         (
             Event::text("Check out the weather in Paris.", "user_proxy", "chatbot"),
             format!(
@@ -323,9 +331,10 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
         keys.sort();
         keys.into_iter().map(|(_, k)| k).collect()
     };
-    let expected: [&[&str]; 26] = [
+    let expected: [&[&str]; 27] = [
         &["uuid", "objects", "sep", "end"],
         &["uuid", "content"],
+        &["uuid", "content", "sender"],
         &["uuid", "content", "sender", "recipient"],
         &[
             "uuid",

@@ -579,7 +579,10 @@ fn introductions_reach_every_agent_before_the_first_message() {
         assert_eq!(history[1].text(), "Write a poem.", "{name}");
     }
     // The initiator sent its message before the introduction came.
-    let user = manager.groupchat().agent_by_name("user_proxy").must("the agent");
+    let user = manager
+        .groupchat()
+        .agent_by_name("user_proxy")
+        .must("the agent");
     assert_eq!(user.chat_messages("chat_manager")[1].text(), intro);
     // Introductions are not group messages.
     assert_eq!(manager.groupchat().messages().len(), 2);

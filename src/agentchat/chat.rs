@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::agentchat::result::UsageLog;
 use crate::agentchat::{ChatOptions, ChatResult, ConversableAgent, Streaming, SummaryMethod};
 use crate::io::{
-    self, Event, Filter, Filtered, IOStream, TextEvent, ToolCallEvent, ToolResponse,
-    ToolResponseEvent,
+    self, Event, Filter, Filtered, IOStream, ReasoningEvent, TextEvent, ToolCallEvent,
+    ToolResponse, ToolResponseEvent,
 };
 use crate::llm::{ChatRequest, ChatResponse, Message, ModelClient, Role};
 use crate::{Error, Result};
@@ -81,7 +81,31 @@ impl Turn {
             model.create_to(request, &Filtered::new(self.stream.clone(), Filter::none()))?
         };
         self.usage.record(agent, &reply);
-        let streamed = shown && reply.streamed && reply.message.tool_calls.is_empty();
+        if reply.finish_reason.as_deref() == Some("length") && !reply.message.tool_calls.is_empty()
+        {
+            // Its calls' arguments are cut: running them would act on half
+            // an instruction, and sending them back would break the next
+            // request (servers refuse arguments that are not JSON).
+            let names: Vec<&str> = reply
+                .message
+                .tool_calls
+                .iter()
+                .map(|c| c.function.name.as_str())
+                .collect();
+            return Err(Error::TokenLimit(names.join(", ")));
+        }
+        if let Some(reasoning) = reply
+            .reasoning
+            .as_ref()
+            .filter(|_| !(shown && reply.reasoning_streamed))
+        {
+            // Not streamed (or kept back while the agent's tokens were):
+            // the reasoning arrives whole, as the reply does.
+            let mut event = ReasoningEvent::new(reasoning.clone());
+            event.sender = Some(agent.to_owned());
+            self.send(Event::Reasoning(event))?;
+        }
+        let streamed = shown && reply.streamed;
         Ok((reply, streamed))
     }
 }
@@ -220,6 +244,8 @@ pub(crate) fn show(message: &Outgoing, sender: &str, recipient: &str, turn: &Tur
     if !message.message.tool_calls.is_empty() {
         let mut event = ToolCallEvent::new(message.message.tool_calls.clone(), sender, recipient);
         event.content = message.message.content.clone();
+        event.streamed =
+            message.streamed && event.content.as_deref().is_some_and(|c| !c.is_empty());
         return turn.send(Event::ToolCall(event));
     }
     let mut event = TextEvent::new(message.message.text(), sender, recipient);

@@ -131,6 +131,16 @@ fn console_parts(event: &Event, reply_open: &AtomicBool) -> Vec<TextPart> {
             // The tokens were the content: end its line, then the separator.
             vec![TextPart::plain("\n".to_owned()), footer()]
         }
+        Event::ToolCall(call) if call.streamed && reply_open.swap(false, Ordering::Relaxed) => {
+            // The tokens were the text: end its line, then the calls and
+            // the separator, as AutoGen shows them after the header.
+            let mut rest = call.clone();
+            rest.content = None;
+            rest.streamed = false;
+            let mut parts = vec![TextPart::plain("\n".to_owned())];
+            parts.extend(Event::ToolCall(rest).text_parts().into_iter().skip(1));
+            parts
+        }
         _ => {
             reply_open.store(false, Ordering::Relaxed);
             event.text_parts()

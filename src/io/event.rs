@@ -42,6 +42,8 @@ pub enum Event {
     Print(PrintEvent),
     /// One fragment of a streamed model reply.
     Stream(StreamEvent),
+    /// A model's reasoning, beside its reply (agentio's; not in text mode).
+    Reasoning(ReasoningEvent),
     /// A message with text content from one agent to another.
     Text(TextEvent),
     /// A message suggesting tool calls.
@@ -169,6 +171,33 @@ impl StreamEvent {
     }
 }
 
+/// Content of an [`Event::Reasoning`]: a fragment of a model's reasoning
+/// (`reasoning_content` in the stream), which is not part of its reply and
+/// is never sent back to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReasoningEvent {
+    /// Event id.
+    #[serde(default)]
+    pub uuid: Uuid,
+    /// The fragment, or the whole reasoning of a reply that did not stream.
+    pub content: String,
+    /// The agent whose reply it is, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+}
+
+impl ReasoningEvent {
+    /// Reasoning `content` of an unknown agent.
+    pub fn new(content: impl Into<String>) -> ReasoningEvent {
+        ReasoningEvent {
+            uuid: Uuid::new_v4(),
+            content: content.into(),
+            sender: None,
+        }
+    }
+}
+
 /// Content of an [`Event::Text`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -280,6 +309,10 @@ pub struct ToolCallEvent {
     pub role: String,
     /// The calls, in order.
     pub tool_calls: Vec<ToolCall>,
+    /// True when `content` already reached the stream as [`Event::Stream`]
+    /// fragments, as for [`TextEvent::streamed`] (agentio's; absent when false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub streamed: bool,
 }
 
 impl ToolCallEvent {
@@ -312,6 +345,7 @@ impl ToolCallEvent {
             recipient: recipient.into(),
             role: assistant(),
             tool_calls,
+            streamed: false,
         }
     }
 }
@@ -914,6 +948,7 @@ macro_rules! event_from {
 event_from! {
     Print(PrintEvent),
     Stream(StreamEvent),
+    Reasoning(ReasoningEvent),
     Text(TextEvent),
     ToolCall(ToolCallEvent),
     ToolResponse(ToolResponseEvent),
@@ -978,6 +1013,7 @@ impl std::error::Error for UnknownEventKind {}
 event_kinds! {
     Print(PrintEvent) => "print",
     Stream(StreamEvent) => "stream",
+    Reasoning(ReasoningEvent) => "reasoning",
     Text(TextEvent) => "text",
     ToolCall(ToolCallEvent) => "tool_call",
     ToolResponse(ToolResponseEvent) => "tool_response",
@@ -1032,6 +1068,7 @@ impl Event {
     pub fn agent(&self) -> Option<&str> {
         match self {
             Event::Stream(e) => e.sender.as_deref(),
+            Event::Reasoning(e) => e.sender.as_deref(),
             Event::Text(e) => Some(&e.sender),
             Event::ToolCall(e) => Some(&e.sender),
             Event::ToolResponse(e) => Some(&e.sender),

@@ -42,9 +42,10 @@ pub use default::{
 pub use event::{
     ErrorEvent, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
     InputRequestEvent, InputResponseEvent, MissedEventsEvent, ModelUsage, ModelUsageSummary,
-    PrintEvent, RunCompletionEvent, StreamEvent, TerminationAndHumanReplyNoInputEvent,
-    TerminationEvent, TextEvent, ToolCall, ToolCallEvent, ToolProgressEvent, ToolResponse,
-    ToolResponseEvent, UnknownEventKind, UsageMode, UsageSummaryEvent, UsingAutoReplyEvent,
+    PrintEvent, ReasoningEvent, RunCompletionEvent, StreamEvent,
+    TerminationAndHumanReplyNoInputEvent, TerminationEvent, TextEvent, ToolCall, ToolCallEvent,
+    ToolProgressEvent, ToolResponse, ToolResponseEvent, UnknownEventKind, UsageMode,
+    UsageSummaryEvent, UsingAutoReplyEvent,
 };
 pub use filter::{Filter, Filtered};
 pub use group::{

@@ -110,6 +110,9 @@ impl Event {
                 parts.push(footer());
             }
             Event::ToolCall(t) => {
+                if t.streamed {
+                    parts.push(TextPart::plain("\n".to_owned()));
+                }
                 parts.push(header(&t.sender, &t.recipient));
                 if let Some(content) = t.content.as_deref().filter(|c| !c.is_empty()) {
                     parts.push(TextPart::plain(format!("{content}\n")));
@@ -204,7 +207,9 @@ impl Event {
             | Event::InputResponse(_)
             | Event::RunCompletion(_)
             | Event::MissedEvents(_)
-            | Event::ToolApprovalResponse(_) => {}
+            | Event::ToolApprovalResponse(_)
+            // AutoGen's text has no reasoning: it is for structured streams.
+            | Event::Reasoning(_) => {}
         }
         parts
     }

@@ -101,6 +101,7 @@ impl DiskCache {
             streamed,
             cached: true,
             reasoning: None,
+            reasoning_streamed: false,
         }))
     }
 

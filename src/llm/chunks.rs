@@ -39,10 +39,11 @@ impl<'a> ChunkAssembler<'a> {
         }
     }
 
-    /// Whether any content fragment has reached the stream: from then on the
-    /// request must not be retried, or the user would see it twice.
+    /// Whether any fragment (content or reasoning) has reached the stream:
+    /// from then on the request must not be retried, or the user would see
+    /// it twice.
     pub fn has_streamed(&self) -> bool {
-        self.fragments.as_ref().is_some_and(Fragments::sent)
+        self.fragments.as_ref().is_some_and(Fragments::shown)
     }
 
     /// The `finish_reason` seen so far.
@@ -90,7 +91,14 @@ impl<'a> ChunkAssembler<'a> {
                 continue;
             };
             for key in ["reasoning_content", "reasoning"] {
-                if let Some(piece) = delta.get(key).and_then(Value::as_str) {
+                if let Some(piece) = delta
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .filter(|p| !p.is_empty())
+                {
+                    if let Some(fragments) = &mut self.fragments {
+                        fragments.reasoning(piece)?;
+                    }
                     self.reasoning.push_str(piece);
                 }
             }
@@ -118,7 +126,8 @@ impl<'a> ChunkAssembler<'a> {
 
     /// The reply.
     pub fn finish(self) -> ChatResponse {
-        let streamed = self.has_streamed();
+        let streamed = self.fragments.as_ref().is_some_and(Fragments::sent);
+        let reasoning_streamed = self.fragments.as_ref().is_some_and(Fragments::reasoned);
         let tool_calls = self.tool_calls.finish();
         let mut message = if tool_calls.is_empty() {
             Message::assistant(self.content)
@@ -137,6 +146,7 @@ impl<'a> ChunkAssembler<'a> {
             streamed,
             cached: false,
             reasoning: (!self.reasoning.is_empty()).then_some(self.reasoning),
+            reasoning_streamed,
         }
     }
 }

@@ -96,8 +96,12 @@ pub struct ChatResponse {
     pub streamed: bool,
     /// Whether the reply came from the cache (no model was called).
     pub cached: bool,
-    /// Reasoning text some models send beside the answer (not part of it).
+    /// Reasoning text some models send beside the answer (not part of it,
+    /// and never sent back to the model).
     pub reasoning: Option<String>,
+    /// Whether the reasoning already went to the output stream as
+    /// `reasoning` events.
+    pub reasoning_streamed: bool,
 }
 
 impl Usage {
@@ -124,6 +128,7 @@ impl ChatResponse {
             streamed: false,
             cached: false,
             reasoning: None,
+            reasoning_streamed: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! as a `stream` event that names its speaker.
 
 use crate::Result;
-use crate::io::{Event, IOStream, StreamEvent, Uuid};
+use crate::io::{Event, IOStream, ReasoningEvent, StreamEvent, Uuid};
 use crate::llm::ChatRequest;
 
 /// The output stream of one reply, with who speaks in it.
@@ -11,6 +11,7 @@ pub struct Fragments<'a> {
     sender: Option<&'a str>,
     recipient: Option<&'a str>,
     sent: bool,
+    reasoned: bool,
 }
 
 impl<'a> Fragments<'a> {
@@ -21,6 +22,7 @@ impl<'a> Fragments<'a> {
             sender: request.sender.as_deref(),
             recipient: request.recipient.as_deref(),
             sent: false,
+            reasoned: false,
         }
     }
 
@@ -37,10 +39,29 @@ impl<'a> Fragments<'a> {
         Ok(())
     }
 
-    /// Whether a fragment has gone out: from then on the request must not be
-    /// retried, or the user would see the reply twice.
+    /// Sends one fragment of the model's reasoning, as a `reasoning` event.
+    pub fn reasoning(&mut self, piece: &str) -> Result<()> {
+        let mut event = ReasoningEvent::new(piece);
+        event.sender = self.sender.map(str::to_owned);
+        self.out.send(&Event::Reasoning(event))?;
+        self.reasoned = true;
+        Ok(())
+    }
+
+    /// Whether a fragment of the reply's content has gone out.
     pub fn sent(&self) -> bool {
         self.sent
+    }
+
+    /// Whether anything has gone out, content or reasoning: from then on
+    /// the request must not be retried, or the user would see it twice.
+    pub fn shown(&self) -> bool {
+        self.sent || self.reasoned
+    }
+
+    /// Whether reasoning fragments have gone out.
+    pub fn reasoned(&self) -> bool {
+        self.reasoned
     }
 }
 

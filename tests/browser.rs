@@ -48,6 +48,12 @@ struct Cdp {
 
 impl Cdp {
     fn call(&mut self, method: &str, params: Value) -> Value {
+        self.command(method, params)
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
+    }
+
+    /// The result of a command, or the error DevTools answered.
+    fn command(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut command = json!({"id": id, "method": method, "params": params});
@@ -65,28 +71,46 @@ impl Cdp {
             let Message::Text(text) = frame else { continue };
             let reply: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
             if reply["id"] == id {
-                assert!(reply.get("error").is_none(), "{method}: {reply}");
-                return reply["result"].clone();
+                return match reply.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(reply["result"].clone()),
+                };
             }
         }
     }
 
+    /// The value of `expression` in the page; panics if it throws.
     fn eval(&mut self, expression: &str) -> Value {
-        let result = self.call(
-            "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true}),
-        );
-        result["result"]["value"].clone()
+        self.try_eval(expression)
+            .unwrap_or_else(|exception| panic!("{expression}: {exception}"))
     }
 
-    /// Evaluates `expression` until it is true, at most 20 s.
+    /// The value of `expression` in the page, or the exception it threw
+    /// (or why DevTools could not evaluate it: a page being replaced).
+    fn try_eval(&mut self, expression: &str) -> Result<Value, Value> {
+        let result = self.command(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true}),
+        )?;
+        match result.get("exceptionDetails") {
+            Some(exception) => Err(exception.clone()),
+            None => Ok(result["result"]["value"].clone()),
+        }
+    }
+
+    /// Evaluates `expression` until it is true, at most 20 s. It may throw
+    /// meanwhile (a page still loading has no body yet).
     fn wait_for(&mut self, what: &str, expression: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while self.eval(expression) != json!(true) {
+        loop {
+            let last = self.try_eval(expression);
+            if last == Ok(json!(true)) {
+                return;
+            }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; page: {}",
-                self.eval("document.body.innerText")
+                "timed out waiting for {what} ({last:?}); page: {}",
+                self.eval("document.body?.innerText")
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -149,9 +173,11 @@ fn launch() -> (Browser, String) {
 }
 
 /// The browser and a DevTools session on the example's page, served with
-/// `model`.
-fn open_page(model: chat::Model) -> (agentio::io::websockets::WebsocketServer, Browser, Cdp) {
-    let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
+/// `setup` (or a plain model).
+fn open_page(
+    setup: impl Into<chat::Setup>,
+) -> (agentio::io::websockets::WebsocketServer, Browser, Cdp) {
+    let server = chat::serve("127.0.0.1", 0, setup).unwrap_or_else(|e| panic!("{e}"));
     let url = chat::page_url(&server);
     let (browser, cdp) = open_url(&url);
     (server, browser, cdp)

@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use agentio::agentchat::HumanInputMode;
 use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -36,6 +37,30 @@ fn main() {
             a_cut_connection_resumes_by_itself_and_new_chat_starts_over,
             external::CHROMIUM
         ),
+        trial!(
+            an_approved_tool_call_runs_and_its_card_shows_it_resolved,
+            external::CHROMIUM
+        ),
+        trial!(
+            a_denied_tool_call_does_not_run_and_the_model_gets_the_reason,
+            external::CHROMIUM
+        ),
+        trial!(
+            edited_arguments_run_instead_and_bad_json_is_refused_on_the_page,
+            external::CHROMIUM
+        ),
+        trial!(
+            a_reload_shows_a_waiting_request_actionable_and_an_answered_one_resolved,
+            external::CHROMIUM
+        ),
+        trial!(
+            a_cut_connection_while_a_request_waits_resumes_and_its_card_still_answers,
+            external::CHROMIUM
+        ),
+        trial!(
+            human_input_always_asks_after_every_reply_and_empty_answers_auto_reply,
+            external::CHROMIUM
+        ),
     ]);
 }
 
@@ -48,6 +73,12 @@ struct Cdp {
 
 impl Cdp {
     fn call(&mut self, method: &str, params: Value) -> Value {
+        self.command(method, params)
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
+    }
+
+    /// The result of a command, or the error DevTools answered.
+    fn command(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut command = json!({"id": id, "method": method, "params": params});
@@ -65,28 +96,46 @@ impl Cdp {
             let Message::Text(text) = frame else { continue };
             let reply: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
             if reply["id"] == id {
-                assert!(reply.get("error").is_none(), "{method}: {reply}");
-                return reply["result"].clone();
+                return match reply.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(reply["result"].clone()),
+                };
             }
         }
     }
 
+    /// The value of `expression` in the page; panics if it throws.
     fn eval(&mut self, expression: &str) -> Value {
-        let result = self.call(
-            "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true}),
-        );
-        result["result"]["value"].clone()
+        self.try_eval(expression)
+            .unwrap_or_else(|exception| panic!("{expression}: {exception}"))
     }
 
-    /// Evaluates `expression` until it is true, at most 20 s.
+    /// The value of `expression` in the page, or the exception it threw
+    /// (or why DevTools could not evaluate it: a page being replaced).
+    fn try_eval(&mut self, expression: &str) -> Result<Value, Value> {
+        let result = self.command(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true}),
+        )?;
+        match result.get("exceptionDetails") {
+            Some(exception) => Err(exception.clone()),
+            None => Ok(result["result"]["value"].clone()),
+        }
+    }
+
+    /// Evaluates `expression` until it is true, at most 20 s. It may throw
+    /// meanwhile (a page still loading has no body yet).
     fn wait_for(&mut self, what: &str, expression: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while self.eval(expression) != json!(true) {
+        loop {
+            let last = self.try_eval(expression);
+            if last == Ok(json!(true)) {
+                return;
+            }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; page: {}",
-                self.eval("document.body.innerText")
+                "timed out waiting for {what} ({last:?}); page: {}",
+                self.eval("document.body?.innerText")
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -149,9 +198,11 @@ fn launch() -> (Browser, String) {
 }
 
 /// The browser and a DevTools session on the example's page, served with
-/// `model`.
-fn open_page(model: chat::Model) -> (agentio::io::websockets::WebsocketServer, Browser, Cdp) {
-    let server = chat::serve("127.0.0.1", 0, model).unwrap_or_else(|e| panic!("{e}"));
+/// `setup` (or a plain model).
+fn open_page(
+    setup: impl Into<chat::Setup>,
+) -> (agentio::io::websockets::WebsocketServer, Browser, Cdp) {
+    let server = chat::serve("127.0.0.1", 0, setup).unwrap_or_else(|e| panic!("{e}"));
     let url = chat::page_url(&server);
     let (browser, cdp) = open_url(&url);
     (server, browser, cdp)
@@ -380,4 +431,485 @@ fn a_cut_connection_resumes_by_itself_and_new_chat_starts_over() {
         second_session.as_str().is_some_and(|id| id.len() >= 22),
         "{second_session}"
     );
+}
+
+/// The replay chat with `--approve-tools`: the weather call waits for the
+/// page's answer.
+fn approving() -> chat::Setup {
+    chat::Setup {
+        model: chat::Model::Replay,
+        approve_tools: true,
+        human_input_mode: HumanInputMode::Never,
+    }
+}
+
+/// True while the page shows a tool approval card that can still be
+/// answered: not resolved, its buttons enabled.
+const CARD_WAITING: &str = "(() => { const c = document.querySelector('.approval:not(.resolved)'); \
+    return !!c && [...c.querySelectorAll('button, textarea, input')].every(b => !b.disabled); })()";
+
+/// True once the chat has ended (the termination notice).
+const CHAT_ENDED: &str = "document.body.innerText.includes('chat ended')";
+
+/// Clicks the waiting card's button labelled `label`.
+fn click_card_button(cdp: &mut Cdp, label: &str) {
+    let clicked = cdp.eval(&format!(
+        "(() => {{ const b = [...document.querySelectorAll('.approval:not(.resolved) button')]\
+         .find(b => b.textContent === {label} && !b.disabled); if (!b) return false; b.click(); return true; }})()",
+        label = json!(label)
+    ));
+    assert_eq!(
+        clicked,
+        json!(true),
+        "no enabled {label:?} button; page: {}",
+        cdp.eval("document.body.innerText")
+    );
+}
+
+/// Types `value` into the waiting card's field `selector`, as a user does.
+fn type_into_card(cdp: &mut Cdp, selector: &str, value: &str) {
+    let typed = cdp.eval(&format!(
+        "(() => {{ const f = document.querySelector('.approval:not(.resolved) ' + {selector}); \
+         if (!f) return false; f.focus(); f.value = {value}; \
+         f.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()",
+        selector = json!(selector),
+        value = json!(value)
+    ));
+    assert_eq!(typed, json!(true), "no field {selector} on a waiting card");
+}
+
+/// What the (first) card says of its state, e.g. "Approved".
+fn card_state(cdp: &mut Cdp) -> String {
+    let state = cdp.eval("document.querySelector('.approval .state')?.textContent");
+    state.as_str().unwrap_or_default().to_owned()
+}
+
+/// How many tool bubbles (calls and results) contain `text`.
+fn tool_bubbles_with(cdp: &mut Cdp, text: &str) -> Value {
+    cdp.eval(&format!(
+        "[...document.querySelectorAll('.msg.tool')].filter(n => n.innerText.includes({})).length",
+        json!(text)
+    ))
+}
+
+/// How many notices contain `text`.
+fn notices_with(cdp: &mut Cdp, text: &str) -> Value {
+    cdp.eval(&format!(
+        "[...document.querySelectorAll('.notice')].filter(n => n.textContent.includes({})).length",
+        json!(text)
+    ))
+}
+
+/// The streamed poem was shown once, whole.
+fn assert_the_poem_once(cdp: &mut Cdp, city: &str) {
+    let (_, _, poems) = shown(cdp);
+    assert_eq!(poems.len(), 1, "the poem once: {poems:?}");
+    let poem = poems[0].as_str().unwrap_or("");
+    assert!(
+        poem.starts_with(&format!("Beneath the {city} sky")),
+        "{poem}"
+    );
+    assert_eq!(poem.split_whitespace().count(), 200, "{poem}");
+}
+
+/// From now on, keeps every frame the page sends, parsed, in `window.sent`.
+fn record_sent(cdp: &mut Cdp) {
+    let recording = cdp.eval(
+        "(() => { window.sent = []; const original = WebSocket.prototype.send; \
+         WebSocket.prototype.send = function (data) { \
+           try { window.sent.push(JSON.parse(data)); } catch (_) { window.sent.push(data); } \
+           return original.call(this, data); }; return true; })()",
+    );
+    assert_eq!(recording, json!(true), "cannot record what the page sends");
+}
+
+/// The frames of type `kind` the page sent since [`record_sent`].
+fn sent(cdp: &mut Cdp, kind: &str) -> Vec<Value> {
+    let frames = cdp.eval(&format!(
+        "window.sent.filter(f => f.type === {})",
+        json!(kind)
+    ));
+    frames.as_array().cloned().unwrap_or_default()
+}
+
+/// The request_id of the card the page shows first.
+fn card_request_id(cdp: &mut Cdp) -> Value {
+    cdp.eval("document.querySelector('.approval').dataset.requestId")
+}
+
+/// The page showed no `error` event.
+fn assert_no_errors(cdp: &mut Cdp) {
+    let errors =
+        cdp.eval("[...document.querySelectorAll('.notice.error')].map(n => n.textContent)");
+    assert_eq!(errors, json!([]), "error events shown");
+}
+
+/// The card's controls are all disabled (or gone): nothing more to answer.
+fn assert_card_settled(cdp: &mut Cdp) {
+    let live = cdp.eval(
+        "[...document.querySelectorAll('.approval button, .approval textarea, .approval input')]\
+         .filter(b => !b.disabled).length",
+    );
+    assert_eq!(live, json!(0), "an answered card has no live controls");
+    let waiting = cdp.eval("document.querySelectorAll('.approval:not(.resolved)').length");
+    assert_eq!(waiting, json!(0), "no card waits");
+}
+
+/// The approval card: who asks, the tool, its arguments as editable JSON,
+/// and labelled buttons; Approve runs the call, the poem streams, the card
+/// shows "Approved" with its controls disabled.
+fn an_approved_tool_call_runs_and_its_card_shows_it_resolved() {
+    let (_server, _browser, mut cdp) = open_page(approving());
+    ask_for_the_poem(&mut cdp);
+    cdp.wait_for("an approval card", CARD_WAITING);
+    record_sent(&mut cdp);
+
+    let card = cdp.eval("document.querySelector('.approval').innerText");
+    let card = card.as_str().unwrap_or_default();
+    assert!(card.contains("chatbot → user_proxy"), "who asks: {card}");
+    assert!(card.contains("weather_forecast"), "the tool: {card}");
+    let arguments = cdp.eval("JSON.parse(document.querySelector('.approval textarea').value)");
+    assert_eq!(arguments, json!({"city": "Paris"}), "the arguments");
+    let pretty = cdp.eval("document.querySelector('.approval textarea').value");
+    assert_eq!(
+        pretty,
+        json!("{\n  \"city\": \"Paris\"\n}"),
+        "pretty-printed"
+    );
+    let labels =
+        cdp.eval("[...document.querySelectorAll('.approval button')].map(b => b.textContent)");
+    assert_eq!(labels, json!(["Approve", "Edit", "Deny"]));
+    let unlabelled = cdp.eval(
+        "[...document.querySelectorAll('.approval textarea, .approval input')]\
+         .filter(f => !f.labels || !f.labels.length).length",
+    );
+    assert_eq!(unlabelled, json!(0), "every field has a label");
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "is sunny"),
+        json!(0),
+        "not run yet"
+    );
+    // docs/approval.png: `AGENTIO_APPROVAL_SCREENSHOT=docs/approval.png
+    // cargo test --test browser` makes it again.
+    if let Some(path) = std::env::var_os("AGENTIO_APPROVAL_SCREENSHOT") {
+        screenshot(&mut cdp, std::path::Path::new(&path));
+    }
+
+    click_card_button(&mut cdp, "Approve");
+    cdp.wait_for("the chat to end", CHAT_ENDED);
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "The weather forecast for Paris at "),
+        json!(1),
+        "the tool ran once"
+    );
+    assert_eq!(tool_bubbles_with(&mut cdp, "is sunny"), json!(1));
+    assert_the_poem_once(&mut cdp, "Paris");
+    assert_eq!(card_state(&mut cdp), "Approved");
+    assert_card_settled(&mut cdp);
+    let id = card_request_id(&mut cdp);
+    assert_eq!(
+        sent(&mut cdp, "tool_approval_response"),
+        vec![json!({"type": "tool_approval_response",
+                    "content": {"request_id": id, "decision": "approve", "remember": false}})]
+    );
+    assert_no_errors(&mut cdp);
+}
+
+/// Deny with a reason: the tool does not run, the model is told why (the
+/// tool response shows it), and the chat goes on to the poem.
+fn a_denied_tool_call_does_not_run_and_the_model_gets_the_reason() {
+    let (_server, _browser, mut cdp) = open_page(approving());
+    ask_for_the_poem(&mut cdp);
+    cdp.wait_for("an approval card", CARD_WAITING);
+    record_sent(&mut cdp);
+    type_into_card(&mut cdp, "input.reason", "no forecasts today, please");
+    click_card_button(&mut cdp, "Deny");
+    cdp.wait_for("the chat to end", CHAT_ENDED);
+
+    assert_eq!(
+        tool_bubbles_with(
+            &mut cdp,
+            "The user denied this call of weather_forecast: no forecasts today, please"
+        ),
+        json!(1),
+        "the denial and its reason, as the model got it; page: {}",
+        cdp.eval("document.body.innerText")
+    );
+    assert_eq!(tool_bubbles_with(&mut cdp, "is sunny"), json!(0), "not run");
+    assert_eq!(notices_with(&mut cdp, "running weather_forecast"), json!(0));
+    assert_the_poem_once(&mut cdp, "Paris");
+    assert_eq!(card_state(&mut cdp), "Denied: no forecasts today, please");
+    assert_card_settled(&mut cdp);
+    let id = card_request_id(&mut cdp);
+    assert_eq!(
+        sent(&mut cdp, "tool_approval_response"),
+        vec![json!({"type": "tool_approval_response",
+                    "content": {"request_id": id, "decision": "deny", "remember": false,
+                                "reason": "no forecasts today, please"}})]
+    );
+    assert_no_errors(&mut cdp);
+}
+
+/// Edit: arguments that are not JSON, or not an object, are refused on the
+/// page (an inline error, nothing sent, the card still waits); edited
+/// arguments run in place of the model's.
+fn edited_arguments_run_instead_and_bad_json_is_refused_on_the_page() {
+    let (_server, _browser, mut cdp) = open_page(approving());
+    ask_for_the_poem(&mut cdp);
+    cdp.wait_for("an approval card", CARD_WAITING);
+    record_sent(&mut cdp);
+    let problem = "document.querySelector('.approval .problem').textContent";
+
+    for (bad, complaint) in [
+        ("{\"city\": ", "not valid JSON"),
+        ("[\"Berlin\"]", "must be a JSON object"),
+        ("null", "must be a JSON object"),
+    ] {
+        type_into_card(&mut cdp, "textarea", bad);
+        click_card_button(&mut cdp, "Edit");
+        let said = cdp.eval(problem);
+        assert!(
+            said.as_str().is_some_and(|s| s.contains(complaint)),
+            "{bad}: {said}"
+        );
+        assert_eq!(cdp.eval(CARD_WAITING), json!(true), "{bad}: still waiting");
+        assert_eq!(
+            cdp.eval("window.sent.length"),
+            json!(0),
+            "{bad}: nothing sent"
+        );
+    }
+
+    type_into_card(&mut cdp, "textarea", "{\"city\": \"Berlin\"}");
+    click_card_button(&mut cdp, "Edit");
+    cdp.wait_for("the chat to end", CHAT_ENDED);
+    assert_eq!(cdp.eval(problem), json!(""), "the complaint is gone");
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "The weather forecast for Berlin at "),
+        json!(1),
+        "the edited call ran; page: {}",
+        cdp.eval("document.body.innerText")
+    );
+    assert_eq!(
+        tool_bubbles_with(
+            &mut cdp,
+            "The user edited the arguments to {\"city\":\"Berlin\"}."
+        ),
+        json!(1),
+        "the model is told of the edit"
+    );
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "The weather forecast for Paris"),
+        json!(0),
+        "the model's arguments did not run"
+    );
+    let state = card_state(&mut cdp);
+    assert!(state.starts_with("Edited"), "{state}");
+    assert!(state.contains("Berlin"), "{state}");
+    assert_card_settled(&mut cdp);
+    let id = card_request_id(&mut cdp);
+    assert_eq!(
+        sent(&mut cdp, "tool_approval_response"),
+        vec![json!({"type": "tool_approval_response",
+                    "content": {"request_id": id, "decision": "edit", "remember": false,
+                                "arguments": {"city": "Berlin"}}})],
+        "one answer, the valid edit"
+    );
+    assert_no_errors(&mut cdp);
+}
+
+/// Reloads the page and waits until the reloaded one shows `what`.
+fn reload_until(cdp: &mut Cdp, what: &str, expression: &str) {
+    cdp.eval("window.beforeTheReload = true");
+    cdp.call("Page.reload", json!({}));
+    cdp.wait_for(
+        what,
+        &format!("!window.beforeTheReload && document.readyState === 'complete' && ({expression})"),
+    );
+}
+
+/// A reload while a request waits shows its card again, still actionable
+/// (the session replays the request, and no answer to it); approving it
+/// then works. Reloaded after that, the card shows resolved.
+fn a_reload_shows_a_waiting_request_actionable_and_an_answered_one_resolved() {
+    let (_server, _browser, mut cdp) = open_page(approving());
+    ask_for_the_poem(&mut cdp);
+    cdp.wait_for("an approval card", CARD_WAITING);
+    let session = cdp.eval("localStorage.getItem('agentio-session')");
+
+    reload_until(&mut cdp, "the card again after the reload", CARD_WAITING);
+    record_sent(&mut cdp);
+    assert_eq!(
+        cdp.eval("localStorage.getItem('agentio-session')"),
+        session,
+        "the same session"
+    );
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('.approval').length"),
+        json!(1)
+    );
+    let questions = cdp.eval("[...document.querySelectorAll('.msg .body')].filter(n => n.textContent.startsWith('Check out the weather in Paris')).length");
+    assert_eq!(questions, json!(1), "the question once");
+    assert_eq!(
+        cdp.eval("document.getElementById('reply').disabled"),
+        json!(true),
+        "the answered first input request is not open again"
+    );
+
+    click_card_button(&mut cdp, "Approve");
+    cdp.wait_for("the chat to end", CHAT_ENDED);
+    assert_eq!(sent(&mut cdp, "tool_approval_response").len(), 1);
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "is sunny"),
+        json!(1),
+        "ran once"
+    );
+    assert_the_poem_once(&mut cdp, "Paris");
+    assert_eq!(card_state(&mut cdp), "Approved");
+
+    reload_until(&mut cdp, "the ended chat after a second reload", CHAT_ENDED);
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('.approval').length"),
+        json!(1)
+    );
+    assert_eq!(card_state(&mut cdp), "Approved", "replayed resolved");
+    assert_card_settled(&mut cdp);
+    assert_eq!(tool_bubbles_with(&mut cdp, "is sunny"), json!(1));
+    assert_the_poem_once(&mut cdp, "Paris");
+    assert_no_errors(&mut cdp);
+}
+
+/// A connection cut while a request waits: the page resumes (`after`), the
+/// card it has stays, once, and answering it on the new connection works.
+fn a_cut_connection_while_a_request_waits_resumes_and_its_card_still_answers() {
+    let server = chat::serve("127.0.0.1", 0, approving()).unwrap_or_else(|e| panic!("{e}"));
+    let relay = Relay::to(server.local_addr());
+    let (_browser, mut cdp) = open_url(&format!("http://127.0.0.1:{}/", relay.port));
+    ask_for_the_poem(&mut cdp);
+    cdp.wait_for("an approval card", CARD_WAITING);
+    let before_cut = relay.accepted.load(std::sync::atomic::Ordering::SeqCst);
+    relay.cut();
+    cdp.wait_for(
+        "the page to notice the cut",
+        "document.getElementById('status').className === 'closed'",
+    );
+    cdp.wait_for(
+        "the page to connect again",
+        "document.getElementById('status').className === 'open'",
+    );
+    assert!(relay.accepted.load(std::sync::atomic::Ordering::SeqCst) > before_cut);
+    assert_eq!(cdp.eval(CARD_WAITING), json!(true), "the card still waits");
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('.approval').length"),
+        json!(1),
+        "once"
+    );
+
+    click_card_button(&mut cdp, "Approve");
+    cdp.wait_for("the chat to end", CHAT_ENDED);
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "is sunny"),
+        json!(1),
+        "ran once"
+    );
+    assert_the_poem_once(&mut cdp, "Paris");
+    assert_eq!(card_state(&mut cdp), "Approved");
+    assert_card_settled(&mut cdp);
+    assert_no_errors(&mut cdp);
+}
+
+/// True while the page asks for input with a prompt containing `text`.
+fn asking(text: &str) -> String {
+    format!(
+        "!document.getElementById('reply').disabled && \
+         document.getElementById('prompt').textContent.includes({})",
+        json!(text)
+    )
+}
+
+/// Answers the open input request with `value` (empty: auto-reply).
+fn answer_input(cdp: &mut Cdp, value: &str) {
+    cdp.eval(&format!(
+        "document.getElementById('reply').value = {}; \
+         document.getElementById('composer').requestSubmit(); true",
+        json!(value)
+    ));
+}
+
+/// The seed's question: with `--human-input always` the human may answer
+/// every reply, the chatbot's tool call included. The page shows each
+/// prompt; an empty answer lets the tool run (auto-reply), another after
+/// the poem ends the chat, and the page then asks for the next message.
+fn human_input_always_asks_after_every_reply_and_empty_answers_auto_reply() {
+    let setup = chat::Setup {
+        model: chat::Model::Replay,
+        approve_tools: false,
+        human_input_mode: HumanInputMode::Always,
+    };
+    let (_server, _browser, mut cdp) = open_page(setup);
+    cdp.wait_for(
+        "the page to connect",
+        "document.getElementById('status').className === 'open'",
+    );
+    record_sent(&mut cdp);
+    ask_for_the_poem(&mut cdp);
+    let feedback = "Provide feedback to chatbot";
+
+    cdp.wait_for("the prompt after the tool call", &asking(feedback));
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "calls weather_forecast"),
+        json!(1),
+        "asked about the tool call"
+    );
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "is sunny"),
+        json!(0),
+        "not run yet"
+    );
+    answer_input(&mut cdp, "");
+
+    cdp.wait_for(
+        "the tool to run, the poem, and the prompt after it",
+        &format!(
+            "[...document.querySelectorAll('.msg.tool')].some(n => n.innerText.includes('is sunny')) && \
+             document.querySelectorAll('.streaming').length === 0 && ({})",
+            asking(feedback)
+        ),
+    );
+    assert_eq!(tool_bubbles_with(&mut cdp, "is sunny"), json!(1));
+    assert_the_poem_once(&mut cdp, "Paris");
+    assert_eq!(notices_with(&mut cdp, "chat ended"), json!(0), "not yet");
+    answer_input(&mut cdp, "");
+
+    cdp.wait_for("the chat to end", CHAT_ENDED);
+    cdp.wait_for(
+        "the page to ask for the next message",
+        "!document.getElementById('reply').disabled && document.getElementById('prompt').textContent === ''",
+    );
+    assert_eq!(
+        notices_with(&mut cdp, "no human input received"),
+        json!(2),
+        "both empty answers were taken as such"
+    );
+    assert_eq!(
+        tool_bubbles_with(&mut cdp, "is sunny"),
+        json!(1),
+        "ran once"
+    );
+    assert_the_poem_once(&mut cdp, "Paris");
+    // Each answer named its request (a wrong one would be an error event).
+    let answers = sent(&mut cdp, "input_response");
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    let ids: Vec<&str> = answers
+        .iter()
+        .filter_map(|a| a["content"]["request_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 3, "every answer names its request: {answers:?}");
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
+    let values: Vec<&Value> = answers.iter().map(|a| &a["content"]["value"]).collect();
+    assert_eq!(values[1..], [&json!(""), &json!("")], "the empty answers");
+    assert_no_errors(&mut cdp);
 }

@@ -350,7 +350,8 @@ impl Session {
     }
 
     /// An answer from `client`, which was shown request `seen` last; why
-    /// not, when it names a request not waiting or too many wait already.
+    /// not (the text of an `error` event), when it names a request not
+    /// waiting or too many wait already.
     pub fn answer(
         &self,
         answer: Answer,
@@ -359,7 +360,7 @@ impl Session {
     ) -> std::result::Result<(), String> {
         if let Some(id) = &answer.request_id {
             if !self.lock().open.contains(id) {
-                return Err(not_waiting("input", id));
+                return Err(link::not_waiting("input", id));
             }
         }
         let from = Arc::as_ptr(client) as usize;
@@ -372,7 +373,7 @@ impl Session {
     /// A tool approval answer from a client; why not, as for [`answer`](Session::answer).
     pub fn approval(&self, answer: ToolApprovalResponseEvent) -> std::result::Result<(), String> {
         if !self.lock().open.contains(&answer.request_id) {
-            return Err(not_waiting("tool approval", &answer.request_id));
+            return Err(link::not_waiting("tool approval", &answer.request_id));
         }
         self.answers
             .0

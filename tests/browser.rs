@@ -25,6 +25,7 @@ use tungstenite::{Message, WebSocket};
 
 fn main() {
     external::run(vec![
+        trial!(the_group_chat_page_shows_who_speaks, external::CHROMIUM),
         trial!(
             the_page_shows_the_tool_call_and_the_streamed_poem_once,
             external::CHROMIUM
@@ -912,4 +913,67 @@ fn human_input_always_asks_after_every_reply_and_empty_answers_auto_reply() {
     let values: Vec<&Value> = answers.iter().map(|a| &a["content"]["value"]).collect();
     assert_eq!(values[1..], [&json!(""), &json!("")], "the empty answers");
     assert_no_errors(&mut cdp);
+}
+
+/// The group_chat example served (`--serve`): the page names every
+/// speaker, announces the next one, and shows each reply once.
+fn the_group_chat_page_shows_who_speaks() {
+    let example = common::process::Running::command(
+        std::process::Command::new(common::process::example_bin("group_chat"))
+            .args([
+                "--serve",
+                "--port",
+                "0",
+                "--speaker-selection",
+                "round_robin",
+            ])
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OAI_CONFIG_LIST"),
+    );
+    let url = example.line_after("page:");
+    let (_browser, mut cdp) = open_url(&url);
+    ask_for_the_poem(&mut cdp);
+    cdp.wait_for(
+        "the critic's verdict",
+        "[...document.querySelectorAll('.msg')].some(n => n.innerText.includes('critic → chat_manager') && n.innerText.includes('TERMINATE'))",
+    );
+    let headers = cdp.eval("[...document.querySelectorAll('.msg .who')].map(n => n.textContent)");
+    let headers: Vec<&str> = headers
+        .as_array()
+        .map(|h| h.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for speaker in [
+        "writer → chat_manager",
+        "user_proxy → chat_manager",
+        "critic → chat_manager",
+    ] {
+        assert!(
+            headers.contains(&speaker),
+            "{speaker} missing from {headers:?}"
+        );
+    }
+    let announced = cdp.eval(
+        "[...document.querySelectorAll('.notice')].map(n => n.textContent).filter(t => t.startsWith('next speaker: '))",
+    );
+    let announced: Vec<&str> = announced
+        .as_array()
+        .map(|n| n.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        announced,
+        [
+            "next speaker: writer",
+            "next speaker: user_proxy",
+            "next speaker: writer",
+            "next speaker: critic"
+        ],
+        "{headers:?}"
+    );
+    // The poem streamed once, under the writer's name.
+    let poems = cdp.eval("[...document.querySelectorAll('.msg')].filter(n => n.innerText.includes('Beneath the Paris sky')).map(n => n.querySelector('.who').textContent)");
+    assert_eq!(poems, json!(["writer → chat_manager"]));
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('.streaming').length"),
+        json!(0)
+    );
 }

@@ -8,7 +8,7 @@ use agentio::io::{
     SelectSpeakerTryCountExceededEvent, SpeakerAttemptEvent, TerminationAndHumanReplyNoInputEvent,
     TerminationEvent, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ToolCall, ToolCallEvent,
     ToolProgressEvent, ToolResponse, ToolResponseEvent, UsageMode, UsageSummaryEvent,
-    UsingAutoReplyEvent,
+    UsingAutoReplyEvent, Uuid,
 };
 use serde_json::{Value, json};
 
@@ -248,6 +248,25 @@ fn every_kind() -> Vec<(Event, String)> {
             ">>>>>>>> Select speaker attempt #2 failed as it did not include any agent names.\n"
                 .into(),
         ),
+        (
+            serde_json::from_value(json!({"type": "reply_start", "content": {
+                "uuid": Uuid::new_v4(), "message_id": "msg_1", "sender": "chatbot", "recipient": "user_proxy"}}))
+            .unwrap_or_else(|e| panic!("{e}")),
+            String::new(),
+        ),
+        (
+            serde_json::from_value(json!({"type": "reply_end", "content": {
+                "uuid": Uuid::new_v4(), "message_id": "msg_1", "sender": "chatbot", "finish_reason": "stop"}}))
+            .unwrap_or_else(|e| panic!("{e}")),
+            String::new(),
+        ),
+        (
+            serde_json::from_value(json!({"type": "tool_call_delta", "content": {
+                "uuid": Uuid::new_v4(), "message_id": "msg_1", "index": 0, "call_id": "call_1",
+                "name": "weather_forecast", "arguments": "{\"ci", "sender": "chatbot"}}))
+            .unwrap_or_else(|e| panic!("{e}")),
+            String::new(),
+        ),
     ]
 }
 
@@ -331,7 +350,7 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
         keys.sort();
         keys.into_iter().map(|(_, k)| k).collect()
     };
-    let expected: [&[&str]; 27] = [
+    let expected: [&[&str]; 30] = [
         &["uuid", "objects", "sep", "end"],
         &["uuid", "content"],
         &["uuid", "content", "sender"],
@@ -413,6 +432,17 @@ fn field_names_are_ag2s() -> agentio::Result<()> {
             "attempt",
             "attempts_left",
             "select_speaker_auto_verbose",
+        ],
+        &["uuid", "message_id", "sender", "recipient"],
+        &["uuid", "message_id", "sender", "finish_reason"],
+        &[
+            "uuid",
+            "message_id",
+            "index",
+            "call_id",
+            "name",
+            "arguments",
+            "sender",
         ],
     ];
     for ((event, _), want) in every_kind().iter().zip(expected) {

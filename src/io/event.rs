@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::io::{
-    GroupChatRunChatEvent, SelectSpeakerEvent, SelectSpeakerInvalidInputEvent,
-    SelectSpeakerTryCountExceededEvent, SpeakerAttemptEvent, ToolApprovalRequestEvent,
-    ToolApprovalResponseEvent, Uuid,
+    GroupChatRunChatEvent, ReplyEndEvent, ReplyStartEvent, SelectSpeakerEvent,
+    SelectSpeakerInvalidInputEvent, SelectSpeakerTryCountExceededEvent, SpeakerAttemptEvent,
+    ToolApprovalRequestEvent, ToolApprovalResponseEvent, ToolCallDeltaEvent, Uuid,
 };
 
 /// One thing an agent conversation shows its user.
@@ -93,6 +93,13 @@ pub enum Event {
     SpeakerAttemptFailedMultipleAgents(SpeakerAttemptEvent),
     /// The manager's model named no agent.
     SpeakerAttemptFailedNoAgents(SpeakerAttemptEvent),
+    /// A model's reply begins (agentio's; only for streams that ask).
+    ReplyStart(ReplyStartEvent),
+    /// A model's reply is complete (agentio's; only for streams that ask).
+    ReplyEnd(ReplyEndEvent),
+    /// A fragment of a tool call's arguments (agentio's; only for streams
+    /// that ask).
+    ToolCallDelta(ToolCallDeltaEvent),
 }
 
 /// Content of an [`Event::Print`].
@@ -970,6 +977,26 @@ event_from! {
     SelectSpeaker(SelectSpeakerEvent),
     SelectSpeakerInvalidInput(SelectSpeakerInvalidInputEvent),
     SelectSpeakerTryCountExceeded(SelectSpeakerTryCountExceededEvent),
+    ReplyStart(ReplyStartEvent),
+    ReplyEnd(ReplyEndEvent),
+    ToolCallDelta(ToolCallDeltaEvent),
+}
+
+impl EventKind {
+    /// The kinds a stream gets only when it asks for them
+    /// ([`IOStream::wants`](crate::io::IOStream::wants)): what frontend
+    /// protocols need as a model streams, which AutoGen's text and AG2's
+    /// events do not have.
+    pub const ON_REQUEST: &'static [EventKind] = &[
+        EventKind::ReplyStart,
+        EventKind::ReplyEnd,
+        EventKind::ToolCallDelta,
+    ];
+
+    /// Whether this kind is sent only to streams that ask for it.
+    pub fn is_on_request(self) -> bool {
+        EventKind::ON_REQUEST.contains(&self)
+    }
 }
 
 impl std::fmt::Display for EventKind {
@@ -1038,6 +1065,9 @@ event_kinds! {
     SpeakerAttemptSuccessful(SpeakerAttemptEvent) => "speaker_attempt_successful",
     SpeakerAttemptFailedMultipleAgents(SpeakerAttemptEvent) => "speaker_attempt_failed_multiple_agents",
     SpeakerAttemptFailedNoAgents(SpeakerAttemptEvent) => "speaker_attempt_failed_no_agents",
+    ReplyStart(ReplyStartEvent) => "reply_start",
+    ReplyEnd(ReplyEndEvent) => "reply_end",
+    ToolCallDelta(ToolCallDeltaEvent) => "tool_call_delta",
 }
 
 /// Constructors for the common events, each with a fresh [`Uuid`]; every
@@ -1080,6 +1110,9 @@ impl Event {
             Event::ToolApprovalRequest(e) => Some(&e.recipient),
             Event::ToolProgress(e) => Some(&e.recipient),
             Event::GroupChatRunChat(e) => Some(&e.speaker),
+            Event::ReplyStart(e) => e.sender.as_deref(),
+            Event::ReplyEnd(e) => e.sender.as_deref(),
+            Event::ToolCallDelta(e) => e.sender.as_deref(),
             Event::ToolApprovalResponse(_)
             | Event::SelectSpeaker(_)
             | Event::SelectSpeakerInvalidInput(_)

@@ -54,8 +54,17 @@ const _: () = assert!(
 const ALWAYS: u64 = bit(EventKind::InputRequest) | bit(EventKind::ToolApprovalRequest);
 
 impl Filter {
-    /// Every event passes.
+    /// Every event passes, but the kinds sent only on request
+    /// ([`EventKind::ON_REQUEST`]), which pass when named ([`kinds`](Filter::kinds)).
     pub fn all() -> Filter {
+        Filter {
+            kinds: !mask(EventKind::ON_REQUEST.iter().copied()),
+            agents: None,
+        }
+    }
+
+    /// Every event passes, the kinds sent only on request included.
+    pub fn everything() -> Filter {
         Filter {
             kinds: u64::MAX,
             agents: None,
@@ -150,9 +159,10 @@ impl Filter {
         self.kinds & bit(kind) != 0
     }
 
-    /// Whether everything passes.
+    /// Whether everything passes that [`Filter::all`] lets through.
     pub fn is_all(&self) -> bool {
-        self.kinds == u64::MAX && self.agents.is_none()
+        self.kinds | mask(EventKind::ON_REQUEST.iter().copied()) == u64::MAX
+            && self.agents.is_none()
     }
 }
 
@@ -254,6 +264,10 @@ impl<S: IOStream> IOStream for Filtered<S> {
 
     fn check(&self) -> Result<()> {
         self.inner.check()
+    }
+
+    fn wants(&self, kind: EventKind) -> bool {
+        self.filter.allows_kind(kind) && self.inner.wants(kind)
     }
 
     fn request(&self) -> Option<&Request> {

@@ -24,6 +24,7 @@ mod group;
 mod json_lines;
 mod macros;
 mod render;
+mod reply;
 mod stream;
 mod tee;
 mod uuid;
@@ -54,6 +55,7 @@ pub use group::{
 };
 pub use json_lines::JsonLines;
 pub use render::{Color, TextPart};
+pub use reply::{ReplyEndEvent, ReplyStartEvent, ToolCallDeltaEvent};
 pub use stream::{IOStream, joined, send_as_text};
 pub use tee::Tee;
 pub use uuid::{ParseUuidError, Uuid};

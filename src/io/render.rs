@@ -208,8 +208,11 @@ impl Event {
             | Event::RunCompletion(_)
             | Event::MissedEvents(_)
             | Event::ToolApprovalResponse(_)
-            // AutoGen's text has no reasoning: it is for structured streams.
-            | Event::Reasoning(_) => {}
+            // AutoGen's text has none of these: they are for structured streams.
+            | Event::Reasoning(_)
+            | Event::ReplyStart(_)
+            | Event::ReplyEnd(_)
+            | Event::ToolCallDelta(_) => {}
         }
         parts
     }

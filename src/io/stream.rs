@@ -2,7 +2,9 @@
 
 use crate::Result;
 use crate::io::websockets::Request;
-use crate::io::{Event, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ask_approval_as_text};
+use crate::io::{
+    Event, EventKind, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ask_approval_as_text,
+};
 
 /// A place agent output goes to and human input comes from: the console, a
 /// websocket client, an in-memory buffer, or your own.
@@ -89,6 +91,15 @@ pub trait IOStream: Send + Sync {
         Ok(())
     }
 
+    /// Whether the stream takes events of `kind`: producers skip making
+    /// events nobody reads. The default takes every kind but those sent
+    /// only on request ([`EventKind::ON_REQUEST`]: reply starts and ends,
+    /// tool-call argument fragments); a stream that encodes a frontend
+    /// protocol says yes to them.
+    fn wants(&self, kind: EventKind) -> bool {
+        !kind.is_on_request()
+    }
+
     /// The request that opened this stream's connection (path, query,
     /// headers, client address), for tools that need what the client sent
     /// (see [`ToolContext`](crate::agentchat::ToolContext)); `None` for
@@ -155,6 +166,9 @@ impl<S: IOStream + ?Sized> IOStream for std::sync::Arc<S> {
     fn check(&self) -> Result<()> {
         (**self).check()
     }
+    fn wants(&self, kind: EventKind) -> bool {
+        (**self).wants(kind)
+    }
     fn request(&self) -> Option<&Request> {
         (**self).request()
     }
@@ -178,6 +192,9 @@ impl<S: IOStream + ?Sized> IOStream for Box<S> {
     }
     fn check(&self) -> Result<()> {
         (**self).check()
+    }
+    fn wants(&self, kind: EventKind) -> bool {
+        (**self).wants(kind)
     }
     fn request(&self) -> Option<&Request> {
         (**self).request()

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::io::websockets::Request;
-use crate::io::{Event, IOStream, ToolApprovalRequestEvent, ToolApprovalResponseEvent};
+use crate::io::{Event, EventKind, IOStream, ToolApprovalRequestEvent, ToolApprovalResponseEvent};
 use crate::{Error, Result};
 
 /// Writes everything to a primary stream and to any number of secondary
@@ -134,6 +134,10 @@ impl IOStream for Tee {
 
     fn check(&self) -> Result<()> {
         self.primary.check()
+    }
+
+    fn wants(&self, kind: EventKind) -> bool {
+        self.primary.wants(kind) || self.secondaries.iter().any(|s| s.stream.wants(kind))
     }
 
     fn request(&self) -> Option<&Request> {

@@ -84,6 +84,7 @@ impl DiskCache {
         let streamed = match fragments {
             Some(fragments) if !content.is_empty() => {
                 fragments.send(content)?;
+                fragments.end(entry.finish_reason.as_deref())?;
                 true
             }
             _ => false,

@@ -118,14 +118,27 @@ impl<'a> ChunkAssembler<'a> {
                 .into_iter()
                 .flatten()
             {
-                self.tool_calls.push(fragment);
+                let position = self.tool_calls.push(fragment);
+                if let (Some(fragments), Some((id, name))) =
+                    (&mut self.fragments, self.tool_calls.call(position))
+                {
+                    let arguments = fragment
+                        .pointer("/function/arguments")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    fragments.tool_call(position, id, name, arguments)?;
+                }
             }
         }
         Ok(())
     }
 
-    /// The reply.
-    pub fn finish(self) -> ChatResponse {
+    /// The reply; a streaming assembler first tells a stream that asked
+    /// that the reply is complete (`reply_end`).
+    pub fn finish(mut self) -> Result<ChatResponse> {
+        if let Some(fragments) = &mut self.fragments {
+            fragments.end(self.finish_reason.as_deref())?;
+        }
         let streamed = self.fragments.as_ref().is_some_and(Fragments::sent);
         let reasoning_streamed = self.fragments.as_ref().is_some_and(Fragments::reasoned);
         let tool_calls = self.tool_calls.finish();
@@ -137,7 +150,7 @@ impl<'a> ChunkAssembler<'a> {
             message
         };
         message.name = None;
-        ChatResponse {
+        Ok(ChatResponse {
             message,
             finish_reason: self.finish_reason,
             usage: self.usage,
@@ -147,6 +160,6 @@ impl<'a> ChunkAssembler<'a> {
             cached: false,
             reasoning: (!self.reasoning.is_empty()).then_some(self.reasoning),
             reasoning_streamed,
-        }
+        })
     }
 }

@@ -1,8 +1,12 @@
 //! Where a reply's fragments go: the output stream, each fragment made once
-//! as a `stream` event that names its speaker.
+//! as a `stream` event that names its speaker; for a stream that asks, the
+//! reply's start and end and its tool calls' argument fragments too.
 
 use crate::Result;
-use crate::io::{Event, IOStream, ReasoningEvent, StreamEvent, Uuid};
+use crate::io::{
+    Event, EventKind, IOStream, ReasoningEvent, ReplyEndEvent, ReplyStartEvent, StreamEvent,
+    ToolCallDeltaEvent, Uuid,
+};
 use crate::llm::ChatRequest;
 
 /// The output stream of one reply, with who speaks in it.
@@ -12,6 +16,16 @@ pub struct Fragments<'a> {
     recipient: Option<&'a str>,
     sent: bool,
     reasoned: bool,
+    /// The reply's id, once it has started, for a stream that asked for
+    /// reply starts and ends (`None` otherwise: nothing extra is made).
+    protocol: Option<Protocol>,
+}
+
+/// The reply's frame for streams that want it.
+#[derive(Debug)]
+struct Protocol {
+    message_id: String,
+    started: bool,
 }
 
 impl<'a> Fragments<'a> {
@@ -23,11 +37,74 @@ impl<'a> Fragments<'a> {
             recipient: request.recipient.as_deref(),
             sent: false,
             reasoned: false,
+            protocol: out.wants(EventKind::ReplyStart).then(|| Protocol {
+                message_id: format!("msg_{}", Uuid::new_v4().to_string().replace('-', "")),
+                started: false,
+            }),
         }
+    }
+
+    /// Sends `reply_start` before the reply's first fragment of any kind.
+    fn start(&mut self) -> Result<()> {
+        let Some(protocol) = self.protocol.as_mut().filter(|p| !p.started) else {
+            return Ok(());
+        };
+        protocol.started = true;
+        self.out.send(&Event::ReplyStart(ReplyStartEvent {
+            uuid: Uuid::new_v4(),
+            message_id: protocol.message_id.clone(),
+            sender: self.sender.map(str::to_owned),
+            recipient: self.recipient.map(str::to_owned),
+        }))
+    }
+
+    /// Sends a fragment of the arguments of call `index` (id `call_id`,
+    /// tool `name`), when the stream asked for them.
+    pub fn tool_call(
+        &mut self,
+        index: usize,
+        call_id: &str,
+        name: &str,
+        arguments: &str,
+    ) -> Result<()> {
+        if self.protocol.is_none() || !self.out.wants(EventKind::ToolCallDelta) {
+            return Ok(());
+        }
+        self.start()?;
+        let message_id = self
+            .protocol
+            .as_ref()
+            .map(|p| p.message_id.clone())
+            .unwrap_or_default();
+        self.out.send(&Event::ToolCallDelta(ToolCallDeltaEvent {
+            uuid: Uuid::new_v4(),
+            message_id,
+            index,
+            call_id: call_id.to_owned(),
+            name: name.to_owned(),
+            arguments: arguments.to_owned(),
+            sender: self.sender.map(str::to_owned),
+        }))
+    }
+
+    /// The reply is complete: `reply_end`, when it started.
+    pub fn end(&mut self, finish_reason: Option<&str>) -> Result<()> {
+        let Some(protocol) = self.protocol.as_ref().filter(|p| p.started) else {
+            return Ok(());
+        };
+        let event = Event::ReplyEnd(ReplyEndEvent {
+            uuid: Uuid::new_v4(),
+            message_id: protocol.message_id.clone(),
+            sender: self.sender.map(str::to_owned),
+            finish_reason: finish_reason.map(str::to_owned),
+        });
+        self.protocol = None; // once
+        self.out.send(&event)
     }
 
     /// Sends one fragment; the first also names the reply's recipient.
     pub fn send(&mut self, piece: &str) -> Result<()> {
+        self.start()?;
         let recipient = if self.sent { None } else { self.recipient };
         self.out.send(&Event::Stream(StreamEvent {
             uuid: Uuid::new_v4(),
@@ -41,6 +118,7 @@ impl<'a> Fragments<'a> {
 
     /// Sends one fragment of the model's reasoning, as a `reasoning` event.
     pub fn reasoning(&mut self, piece: &str) -> Result<()> {
+        self.start()?;
         let mut event = ReasoningEvent::new(piece);
         event.sender = self.sender.map(str::to_owned);
         self.out.send(&Event::Reasoning(event))?;

@@ -184,7 +184,7 @@ impl ModelClient for OpenAIClient {
             })?;
             assembler.push(&completion)?;
         }
-        let mut reply = assembler.finish();
+        let mut reply = assembler.finish()?;
         if reply.model.is_empty() {
             reply.model = self.entry.model.clone();
         }

@@ -14,6 +14,8 @@ use crate::io::{FunctionCall, ToolCall, Uuid};
 struct Slot {
     index: Option<i64>,
     id: String,
+    /// The id a call gets when the server sends none, made when the slot is.
+    fallback_id: String,
     name: String,
     arguments: String,
 }
@@ -42,8 +44,8 @@ impl ToolCallAssembler {
         self.slots.is_empty()
     }
 
-    /// Adds one fragment.
-    pub fn push(&mut self, fragment: &Value) {
+    /// Adds one fragment; returns the call it belongs to (its position).
+    pub fn push(&mut self, fragment: &Value) -> usize {
         let index = fragment.get("index").and_then(Value::as_i64);
         let id = non_empty(fragment, "id");
         let function = fragment.get("function").unwrap_or(&Value::Null);
@@ -70,6 +72,7 @@ impl ToolCallAssembler {
             _ => {
                 self.slots.push(Slot {
                     index,
+                    fallback_id: format!("call_{}", Uuid::new_v4().to_string().replace('-', "")),
                     ..Slot::default()
                 });
                 self.slots.len() - 1
@@ -83,6 +86,19 @@ impl ToolCallAssembler {
             slot.name = name.to_owned();
         }
         slot.arguments.push_str(&arguments);
+        position
+    }
+
+    /// The id (the server's, or the one the call will get) and the name,
+    /// so far, of the call at `position`.
+    pub fn call(&self, position: usize) -> Option<(&str, &str)> {
+        let slot = self.slots.get(position)?;
+        let id = if slot.id.is_empty() {
+            &slot.fallback_id
+        } else {
+            &slot.id
+        };
+        Some((id, &slot.name))
     }
 
     /// The assembled calls, in `index` order when every call had one (a
@@ -97,7 +113,7 @@ impl ToolCallAssembler {
             .into_iter()
             .map(|slot| ToolCall {
                 id: if slot.id.is_empty() {
-                    format!("call_{}", Uuid::new_v4().to_string().replace('-', ""))
+                    slot.fallback_id
                 } else {
                     slot.id
                 },

@@ -359,6 +359,12 @@ impl IOStream for IOWebsockets {
         Some(&self.request)
     }
 
+    /// What the client's filter lets through; the kinds sent only on
+    /// request, in events mode only (text mode shows none of them).
+    fn wants(&self, kind: EventKind) -> bool {
+        self.filter.allows_kind(kind) && (self.events || !kind.is_on_request())
+    }
+
     fn send(&self, event: &Event) -> Result<()> {
         if !self.filter.allows(event) {
             return Ok(());

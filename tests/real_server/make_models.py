@@ -5,7 +5,7 @@ usage: make_models.py OUTDIR        (needs the packages gguf and numpy)
 
 Writes into OUTDIR:
 
-  scripted.gguf         A model whose every reply is written below (SCRIPTS).
+  scripted.gguf         A model whose every reply is written below (MARKERS).
                         Its only working part is a table of next-token logits:
                         the embeddings are one-hot, every attention and
                         feed-forward weight is zero, so the residual stream
@@ -14,8 +14,13 @@ Writes into OUTDIR:
                         wanted successor is large. A reply is a chain of
                         tokens, each with one successor; the chat template
                         picks the chain by ending the prompt with a marker
-                        token (see MARKERS). Everything on the wire (SSE,
-                        deltas, tool-call parsing, errors) is llama-server's.
+                        token (see CHOOSE_MARKER): a call, two calls, text
+                        and a call, a poem after tool results, a reply that
+                        never ends. After tool results the template also
+                        checks what the client sent back (every call answered
+                        under its id, no reasoning) and says so instead of
+                        the poem. Everything on the wire (SSE, deltas,
+                        tool-call parsing, errors) is llama-server's.
   random.gguf           Random weights and a real forward pass (two layers of
                         attention): word-salad replies, no tool calls.
   reasoning.jinja       The scripted model's template with Qwen3-style

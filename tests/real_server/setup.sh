@@ -30,6 +30,10 @@ requirements=(
 )
 
 mkdir -p "$dir"
+if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "setup: $python cannot make a venv (Debian: apt-get install python3-venv; or set PYTHON)" >&2
+    exit 1
+fi
 
 # 1. The venv and its packages, unless the stamp says they are in.
 stamp="$venv/.agentio-requirements"

@@ -1,4 +1,5 @@
-//! Group chats: each speaker selection method's transcript against AutoGen
+//! Group chats: each speaker selection method's transcript (random's but
+//! for its generator) against AutoGen
 //! 0.2's own (tests/golden, made by tests/golden/groupchat.py with
 //! autogen-agentchat 0.2.40 on the same scripts), byte for byte; custom and
 //! random selection, repeat and transition rules; a tool called by one
@@ -138,6 +139,20 @@ fn quiet_auto_selection_shows_only_the_next_speaker() {
     };
     let agents: Vec<&str> = result_costs.keys().map(String::as_str).collect();
     assert_eq!(agents, ["chat_manager", "critic", "writer"]);
+}
+
+#[test]
+fn a_custom_selection_function_prints_autogens_transcript() {
+    // After the user, round robin; after the writer, the critic; then nobody.
+    let group = GroupChat::new(agents())
+        .max_round(5)
+        .speaker_selection_function(|last: &str, _: &GroupChat| match last {
+            "user_proxy" => SpeakerChoice::Method(SpeakerSelection::RoundRobin),
+            "writer" => SpeakerChoice::Agent("critic".into()),
+            _ => SpeakerChoice::End,
+        });
+    let buffer = transcript(&mut GroupChatManager::new(group), &[]);
+    assert_eq!(buffer.text(), golden("custom"));
 }
 
 #[test]

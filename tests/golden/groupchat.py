@@ -91,6 +91,15 @@ def run(method, manager_replies=None, answers="", **group_options):
     return out.getvalue()
 
 
+def custom(last_speaker, groupchat):
+    """After the user, round robin; after the writer, the critic; then nobody."""
+    if last_speaker.name == "user_proxy":
+        return "round_robin"
+    if last_speaker.name == "writer":
+        return groupchat.agent_by_name("critic")
+    return None
+
+
 def main(folder):
     transcripts = {
         "round_robin": run("round_robin", max_round=5),
@@ -102,6 +111,7 @@ def main(folder):
             select_speaker_auto_verbose=True,
         ),
         "auto_quiet": run("auto", manager_replies=["critic", "the writer", "user_proxy"], max_round=4),
+        "custom": run(custom, max_round=5),
     }
     for name, text in transcripts.items():
         with open(f"{folder}/groupchat_{name}.txt", "w") as f:

@@ -26,6 +26,13 @@ fn main() {
         trial!(the_notebook_chat_is_valid_agui, external::AGUI_CLIENT),
         trial!(reasoning_is_agui_reasoning, external::AGUI_CLIENT),
         trial!(a_group_chats_turns_are_steps, external::AGUI_CLIENT),
+        trial!(http_agent_runs_the_notebook_chat, external::AGUI_CLIENT),
+        trial!(
+            a_chunked_post_gets_valid_server_sent_events,
+            external::AGUI_CLIENT
+        ),
+        trial!(bad_runs_get_clear_http_answers),
+        trial!(a_client_that_closes_the_request_stops_the_chat),
     ]);
 }
 
@@ -227,4 +234,190 @@ fn a_group_chats_turns_are_steps() {
         texts.contains(&"Roses are red.") && texts.contains(&"TERMINATE"),
         "{summary}"
     );
+}
+
+/// The websocket example's server, whose one port also takes AG-UI runs.
+fn serve(model: example::Model) -> agentio::io::websockets::WebsocketServer {
+    example::serve("127.0.0.1", 0, model).must("the server")
+}
+
+fn agui_url(server: &agentio::io::websockets::WebsocketServer) -> String {
+    format!("{}agui", example::page_url(server))
+}
+
+/// @ag-ui/client's HttpAgent, run once with `message`: its summary.
+fn http_agent(url: &str, message: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agui/http_agent.js");
+    let output = std::process::Command::new(external::AGUI_CLIENT.path())
+        .args([script, url, message])
+        .output()
+        .must("node");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).must("the summary")
+}
+
+fn http_agent_runs_the_notebook_chat() {
+    let server = serve(example::Model::Replay);
+    let summary = http_agent(&agui_url(&server), "Check out the weather in Paris.");
+    assert!(summary.get("error").is_none(), "{summary}");
+    let messages = summary["messages"].as_array().must("messages");
+    let roles: Vec<&str> = messages.iter().filter_map(|m| m["role"].as_str()).collect();
+    // The question is the frontend's own: not echoed back as the agent's.
+    assert_eq!(
+        roles,
+        ["user", "assistant", "tool", "assistant"],
+        "{summary}"
+    );
+    let call = &messages[1]["toolCalls"][0];
+    assert_eq!(call["function"]["name"], "weather_forecast");
+    assert_eq!(call["function"]["arguments"], r#"{"city":"Paris"}"#);
+    assert_eq!(messages[2]["toolCallId"], call["id"]);
+    let result = messages[2]["content"].as_str().unwrap_or("");
+    assert!(
+        result.starts_with("The weather forecast for Paris at "),
+        "{result}"
+    );
+    let poem = messages[3]["content"].as_str().unwrap_or("");
+    assert!(poem.starts_with("Beneath the Paris sky"), "{poem}");
+    assert_eq!(poem.split_whitespace().count(), 200);
+    let types = summary["types"].as_array().must("types");
+    assert_eq!(types.first(), Some(&json!("RUN_STARTED")));
+    assert_eq!(types.last(), Some(&json!("RUN_FINISHED")));
+}
+
+/// Posts `body` to `url`'s AG-UI path by hand; returns the status line,
+/// the head and the body as sent.
+fn post(
+    server: &agentio::io::websockets::WebsocketServer,
+    head_extra: &str,
+    body: &[u8],
+) -> (String, String) {
+    use std::io::{Read, Write};
+    let addr = server.local_addr();
+    let mut socket = std::net::TcpStream::connect(addr).must("connect");
+    let _ = socket.set_read_timeout(Some(std::time::Duration::from_secs(20)));
+    let head = format!(
+        "POST /agui HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{head_extra}\r\n"
+    );
+    socket.write_all(head.as_bytes()).must("the head");
+    socket.write_all(body).must("the body");
+    let mut response = Vec::new();
+    let _ = socket.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.to_owned(), body.to_owned())
+}
+
+fn run_input(message: &str) -> String {
+    json!({"threadId": "t-1", "runId": "r-1", "state": {}, "tools": [], "context": [],
+           "forwardedProps": {}, "messages": [{"id": "u1", "role": "user", "content": message}]})
+    .to_string()
+}
+
+fn a_chunked_post_gets_valid_server_sent_events() {
+    let server = serve(example::Model::Replay);
+    let body = run_input("Weather in Oslo?");
+    let (first, second) = body.split_at(body.len() / 2);
+    let chunked = format!(
+        "{:x}\r\n{first}\r\n{:x}\r\n{second}\r\n0\r\n\r\n",
+        first.len(),
+        second.len()
+    );
+    let (head, stream) = post(
+        &server,
+        "transfer-encoding: chunked\r\n",
+        chunked.as_bytes(),
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    let events: Vec<Value> = stream
+        .split("\n\n")
+        .filter_map(|frame| frame.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).must("an AG-UI event"))
+        .collect();
+    let summary = verify(&events);
+    let text: String = summary["text"]
+        .as_object()
+        .map(|t| t.values().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(text.starts_with("Beneath the Oslo sky"), "{summary}");
+    assert_eq!(
+        summary["types"].as_array().and_then(|t| t.last()),
+        Some(&json!("RUN_FINISHED"))
+    );
+}
+
+fn bad_runs_get_clear_http_answers() {
+    let server = agentio::io::IOWebsockets::run_server_in_thread(
+        agentio::io::websockets::ServerConfig::new("127.0.0.1", 0).max_request_body(2048),
+        |_: &agentio::io::IOWebsockets| Ok::<(), agentio::Error>(()),
+    )
+    .must("the server");
+    let status = |extra: &str, body: &str| {
+        let (head, _) = post(&server, extra, body.as_bytes());
+        head.split(' ').nth(1).unwrap_or("").to_owned()
+    };
+    let good = run_input("Hi");
+    assert_eq!(
+        status(&format!("content-length: {}\r\n", good.len()), &good),
+        "200"
+    );
+    assert_eq!(status("content-length: 8\r\n", "not json"), "400");
+    let no_user = json!({"threadId": "t", "runId": "r", "messages": [{"id": "a", "role": "assistant", "content": "x"}]}).to_string();
+    assert_eq!(
+        status(&format!("content-length: {}\r\n", no_user.len()), &no_user),
+        "400"
+    );
+    let big = "x".repeat(4096);
+    assert_eq!(
+        status(&format!("content-length: {}\r\n", big.len()), &big),
+        "413"
+    );
+    assert_eq!(status("", ""), "411");
+    assert_eq!(status("transfer-encoding: chunked\r\n", "zz\r\n"), "400");
+    // The server goes on serving.
+    assert_eq!(
+        status(&format!("content-length: {}\r\n", good.len()), &good),
+        "200"
+    );
+}
+
+fn a_client_that_closes_the_request_stops_the_chat() {
+    use std::io::{Read, Write};
+    // The poem at a model's pace: 200 words, 20 ms apart.
+    let server = serve(example::Model::ReplayPaced(
+        std::time::Duration::from_millis(20),
+    ));
+    let addr = server.local_addr();
+    let mut socket = std::net::TcpStream::connect(addr).must("connect");
+    let _ = socket.set_read_timeout(Some(std::time::Duration::from_secs(20)));
+    let body = run_input("Weather in Paris?");
+    let head = format!(
+        "POST /agui HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).must("the head");
+    socket.write_all(body.as_bytes()).must("the body");
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains("TEXT_MESSAGE_CONTENT") || seen.matches("TEXT_MESSAGE_CONTENT").count() < 3
+    {
+        let n = socket.read(&mut buf).must("the stream");
+        assert!(n > 0, "the stream ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert_eq!(server.chats(), 1);
+    drop(socket);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.chats() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the chat went on for nobody"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

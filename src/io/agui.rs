@@ -45,6 +45,9 @@ pub struct AguiEncoder {
     /// The agent that speaks for the frontend's user: its messages came
     /// from the frontend, so they are not sent back.
     user: Option<String>,
+    /// The run's question, which the chat shows as its first message: the
+    /// frontend's own, so not sent back.
+    question: Option<String>,
     /// The open step: the agent whose turn it is.
     step: Option<String>,
     /// The current reply's id (from `reply_start`).
@@ -72,6 +75,7 @@ impl AguiEncoder {
             thread_id: thread_id.into(),
             run_id: run_id.into(),
             user: None,
+            question: None,
             step: None,
             reply: None,
             text: None,
@@ -86,6 +90,14 @@ impl AguiEncoder {
     /// text messages are the frontend's own and are not sent back.
     pub fn user(mut self, agent: impl Into<String>) -> AguiEncoder {
         self.user = Some(agent.into());
+        self
+    }
+
+    /// The run's question: the first text message with exactly this
+    /// content is the frontend's own and is not sent back (whoever the
+    /// agent that relays it).
+    pub fn question(mut self, text: impl Into<String>) -> AguiEncoder {
+        self.question = Some(text.into());
         self
     }
 
@@ -144,6 +156,10 @@ impl AguiEncoder {
                 self.reply = None;
             }
             Event::Text(e) => {
+                if self.question.as_deref() == Some(e.content.as_str()) {
+                    self.question = None; // once
+                    return out;
+                }
                 if e.streamed
                     || self.user.as_deref() == Some(e.sender.as_str())
                     || e.content.is_empty()

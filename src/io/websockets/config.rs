@@ -66,6 +66,8 @@ pub struct ServerConfig {
     pub(crate) max_detached_sessions: usize,
     pub(crate) page: Option<Arc<str>>,
     pub(crate) health_path: Option<Arc<str>>,
+    pub(crate) agui_path: Option<Arc<str>>,
+    pub(crate) max_request_body: usize,
     pub(crate) trusted_proxies: Vec<IpAddr>,
     pub(crate) hook: Option<HandshakeHook>,
     pub(crate) acceptor: Option<Acceptor>,
@@ -125,6 +127,8 @@ impl ServerConfig {
             max_detached_sessions: 256,
             page: None,
             health_path: Some("/healthz".into()),
+            agui_path: Some("/agui".into()),
+            max_request_body: 1 << 20,
             trusted_proxies: Vec::new(),
             hook: None,
             acceptor: None,
@@ -231,6 +235,23 @@ impl ServerConfig {
     /// or [`start_draining`](super::WebsocketServer::start_draining) began.
     pub fn health_path(mut self, path: Option<&str>) -> ServerConfig {
         self.health_path = path.map(Into::into);
+        self
+    }
+
+    /// Where AG-UI clients post their runs (default `/agui`; `None` turns
+    /// it off): a `POST` with a `RunAgentInput` is answered with the chat
+    /// as AG-UI events over server-sent events, `on_connect` running it as
+    /// for a websocket client (its first input is the run's last user
+    /// message).
+    pub fn agui_path(mut self, path: Option<&str>) -> ServerConfig {
+        self.agui_path = path.map(Into::into);
+        self
+    }
+
+    /// The largest request body read (default 1 MiB): a bigger one is
+    /// answered 413.
+    pub fn max_request_body(mut self, bytes: usize) -> ServerConfig {
+        self.max_request_body = bytes;
         self
     }
 

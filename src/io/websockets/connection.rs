@@ -11,6 +11,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::websockets::link::{Link, lock};
 use crate::io::websockets::session::Session;
+use crate::io::websockets::sse::SseLink;
 use crate::io::websockets::{Request, ServerConfig, Transport};
 use crate::io::{
     Event, EventKind, Filter, IOStream, InputRequestEvent, Pending, ToolApprovalRequestEvent,
@@ -60,6 +61,8 @@ enum Target {
     Link(Mutex<Link>),
     /// A session: numbered, kept, written to whichever clients are attached.
     Session(Arc<Session>),
+    /// An AG-UI run over server-sent events: its events, encoded.
+    Sse(Mutex<SseLink>),
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -112,6 +115,25 @@ impl IOWebsockets {
         }
     }
 
+    /// An AG-UI run's stream (`POST /agui`): its events go out as AG-UI
+    /// events; the run's question is its first input.
+    pub(crate) fn sse(
+        link: SseLink,
+        request: Request,
+        config: &ServerConfig,
+        stopping: Arc<AtomicBool>,
+    ) -> IOWebsockets {
+        IOWebsockets {
+            events: true,
+            filter: Filter::everything(),
+            target: Target::Sse(Mutex::new(link)),
+            request,
+            input_timeout: config.input_timeout,
+            idle_timeout: config.idle_timeout,
+            stopping,
+        }
+    }
+
     /// The HTTP request that opened this connection (path, query, headers).
     pub fn request(&self) -> &Request {
         &self.request
@@ -145,6 +167,8 @@ impl IOWebsockets {
                 inner.write(text)
             }
             Target::Session(session) => session.publish(text),
+            // AG-UI has no place for a printed line or text frame.
+            Target::Sse(_) => Ok(()),
         }
     }
 
@@ -170,6 +194,12 @@ impl IOWebsockets {
     /// for all its clients; true when one may still come back for the end
     /// (see [`Session::end`]).
     pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) -> bool {
+        if let Target::Sse(link) = &self.target {
+            // RUN_ERROR says why; a clean end (or a shutdown) finishes the run.
+            let error = error.filter(|_| code == CloseCode::Error);
+            sse_lock(link).close(error.as_deref());
+            return false;
+        }
         let error = error.map(|e| self.error_frame(&e));
         match &self.target {
             Target::Link(link) => {
@@ -178,6 +208,7 @@ impl IOWebsockets {
                 false
             }
             Target::Session(session) => session.end(code, reason, error),
+            Target::Sse(_) => false, // closed above
         }
     }
 
@@ -279,6 +310,10 @@ impl IOStream for IOWebsockets {
         });
         let link = match &self.target {
             Target::Link(link) => link,
+            Target::Sse(link) => {
+                // The run's question; AG-UI's input interrupts come next.
+                return sse_lock(link).take_question().ok_or(Error::InputClosed);
+            }
             Target::Session(session) => {
                 return match request {
                     Some(request) => {
@@ -321,6 +356,9 @@ impl IOStream for IOWebsockets {
         let link = match &self.target {
             Target::Link(link) => link,
             Target::Session(session) => return session.ask_approval(&requests),
+            // No answer can come within this run (AG-UI's interrupts come
+            // next): nothing runs unapproved, the chat ends.
+            Target::Sse(_) => return Err(Error::InputClosed),
         };
         let mut inner = lock(link);
         self.ready(&mut inner)?;
@@ -352,6 +390,7 @@ impl IOStream for IOWebsockets {
         match &self.target {
             Target::Link(link) => self.ready(&mut lock(link)),
             Target::Session(session) => session.check(),
+            Target::Sse(link) => sse_lock(link).check(),
         }
     }
 
@@ -362,10 +401,19 @@ impl IOStream for IOWebsockets {
     /// What the client's filter lets through; the kinds sent only on
     /// request, in events mode only (text mode shows none of them).
     fn wants(&self, kind: EventKind) -> bool {
+        if let Target::Sse(_) = &self.target {
+            return !kind.is_on_request() || crate::io::AGUI_KINDS.contains(&kind);
+        }
         self.filter.allows_kind(kind) && (self.events || !kind.is_on_request())
     }
 
     fn send(&self, event: &Event) -> Result<()> {
+        if let Target::Sse(link) = &self.target {
+            if self.stopping.load(Ordering::SeqCst) {
+                return Err(Error::ServerStopping);
+            }
+            return sse_lock(link).send(event);
+        }
         if !self.filter.allows(event) {
             return Ok(());
         }
@@ -379,4 +427,10 @@ impl IOStream for IOWebsockets {
         }
         Ok(())
     }
+}
+
+/// Locks an AG-UI run's link (a panic while it was held leaves at worst a
+/// half-written event, after which the link fails on its own).
+fn sse_lock(link: &Mutex<SseLink>) -> std::sync::MutexGuard<'_, SseLink> {
+    link.lock().unwrap_or_else(|p| p.into_inner())
 }

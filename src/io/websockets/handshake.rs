@@ -7,6 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 /// The largest request head read (16 KiB).
 const MAX_HEAD: usize = 16 << 10;
 
+/// The most headers a request may have.
+const MAX_HEADERS: usize = 64;
+
 /// The subprotocol that selects events mode.
 pub const EVENTS_PROTOCOL: &str = "agentio.events.v1";
 
@@ -217,9 +220,41 @@ pub(crate) fn read_request(
 ) -> Result<(Request, Vec<u8>), String> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
-    let end = loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        match parsed.parse(&buf) {
+            Ok(httparse::Status::Complete(end)) => {
+                let (Some(method), Some(target), Some(1 | 0)) =
+                    (parsed.method, parsed.path, parsed.version)
+                else {
+                    return Err("malformed request line".to_owned());
+                };
+                let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                let headers = parsed
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        let value = String::from_utf8_lossy(h.value).trim().to_owned();
+                        (h.name.to_owned(), value)
+                    })
+                    .collect();
+                let request = Request {
+                    method: method.to_owned(),
+                    path: path.to_owned(),
+                    query: query.to_owned(),
+                    headers,
+                    peer,
+                    client: None,
+                };
+                return Ok((request, buf.split_off(end)));
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(format!("more than {MAX_HEADERS} headers"));
+            }
+            Err(httparse::Error::Version) => return Err("unsupported HTTP version".to_owned()),
+            Err(e) => return Err(format!("malformed request head: {e}")),
         }
         if buf.len() > MAX_HEAD {
             return Err(format!("request head larger than {MAX_HEAD} bytes"));
@@ -229,34 +264,7 @@ pub(crate) fn read_request(
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) => return Err(format!("reading the request failed: {e}")),
         }
-    };
-    let rest = buf.split_off(end + 4);
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let (method, target, version) = (first.next(), first.next(), first.next());
-    let (Some(method), Some(target), Some(version)) = (method, target, version) else {
-        return Err("malformed request line".to_owned());
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(format!("unsupported HTTP version {version:?}"));
     }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Ok((
-        Request {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            query: query.to_owned(),
-            headers,
-            peer,
-            client: None,
-        },
-        rest,
-    ))
 }
 
 /// Writes a complete plain HTTP response and closes the exchange.
@@ -267,6 +275,9 @@ pub(crate) fn respond(stream: &mut impl Write, status: u16, content_type: &str, 
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
         426 => "Upgrade Required",
         503 => "Service Unavailable",
         _ => "Error",

@@ -7,6 +7,7 @@
 //! checks; [`WebsocketServer::drain`] stops gracefully for rolling restarts.
 
 mod accept;
+mod body;
 mod config;
 mod connection;
 pub(crate) mod handshake;
@@ -16,6 +17,7 @@ mod serve;
 mod server;
 mod session;
 mod shared;
+mod sse;
 mod transport;
 
 pub use config::{HandshakeHook, Refusal, ServerConfig, ServerSettings};

@@ -19,6 +19,8 @@ pub(super) enum Route<'a> {
     },
     /// A plain GET or HEAD of `/` when the server has a page.
     Page(&'a str),
+    /// A `POST` of an AG-UI run to the AG-UI path.
+    Agui,
     /// Not a valid upgrade, on a path where a websocket is expected (`/`,
     /// `/ws`): 426 and why, so a misconfigured proxy is easy to spot.
     UpgradeRequired(&'static str),
@@ -43,6 +45,13 @@ impl<'a> Route<'a> {
         {
             return Route::Health { draining };
         }
+        if config.agui_path.as_deref() == Some(request.path()) && request.method() == "POST" {
+            return if draining {
+                Route::Draining
+            } else {
+                Route::Agui
+            };
+        }
         match request.upgrade_key() {
             Ok(_) if draining => Route::Draining,
             Ok(key) => Route::Upgrade { key },
@@ -64,7 +73,7 @@ impl<'a> Route<'a> {
             Route::UpgradeRequired(why) => (426, "text/plain", why),
             Route::NotFound => (404, "text/plain", "not found\n"),
             Route::Draining => (503, "text/plain", "server is draining; connect again\n"),
-            Route::Upgrade { .. } => return None,
+            Route::Upgrade { .. } | Route::Agui => return None,
         })
     }
 

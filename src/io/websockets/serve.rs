@@ -14,11 +14,13 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
-use crate::io::websockets::handshake::{accept, read_request};
+use crate::io::websockets::body::{BodyError, read_body};
+use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::link::{self, Link};
 use crate::io::websockets::routes::{self, Route};
 use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
+use crate::io::websockets::sse::{RunAgentInput, SseLink};
 use crate::io::websockets::{IOWebsockets, TcpSocket, Transport};
 use crate::io::websockets::{Refusal, Request, ServerConfig};
 use crate::io::{self, Filter};
@@ -58,6 +60,11 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
     request.resolve_client(&config.trusted_proxies);
     let draining = shared.draining.load(Ordering::SeqCst);
     let route = Route::of(&request, config, draining);
+    if route == Route::Agui {
+        return serve_agui(
+            transport, stream, request, rest, deadline, shared, on_connect,
+        );
+    }
     let Route::Upgrade { key } = route else {
         route.respond(t);
         return;
@@ -121,6 +128,60 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
     // last chat is over, and this chat ended on its own.
     let stopping = shared.stopping.load(Ordering::SeqCst);
     drop(slot); // the chat is over; what is left is the close handshake
+    close(&ws, outcome, stopping);
+}
+
+/// An AG-UI run (`POST` to the AG-UI path): its body (bounded in size and
+/// by the handshake's deadline), then the chat as server-sent AG-UI events.
+fn serve_agui(
+    mut transport: Box<dyn Transport>,
+    stream: Arc<TcpStream>,
+    request: Request,
+    rest: Vec<u8>,
+    deadline: Instant,
+    shared: &Shared,
+    on_connect: &OnConnect,
+) {
+    let config = &shared.config;
+    let body = read_body(
+        &request,
+        rest,
+        &mut Deadline::new(&mut *transport, &stream, deadline),
+        config.max_request_body,
+    );
+    let input = match body
+        .map_err(|BodyError(status, why)| (status, why))
+        .and_then(|body| {
+            let input = RunAgentInput::parse(&body).map_err(|why| (400, why))?;
+            match input.last_user_text() {
+                Some(_) => Ok(input),
+                None => Err((
+                    400,
+                    "the RunAgentInput has no user message to answer".to_owned(),
+                )),
+            }
+        }) {
+        Ok(input) => input,
+        Err((status, why)) => {
+            respond(&mut transport, status, "text/plain", &format!("{why}\n"));
+            return;
+        }
+    };
+    let slot = ChatSlot::take(shared);
+    let Ok(link) = SseLink::start(transport, stream, &input) else {
+        return;
+    };
+    let ws = Arc::new(IOWebsockets::sse(
+        link,
+        request,
+        config,
+        shared.stopping.clone(),
+    ));
+    let outcome = io::with_default(ws.clone(), || {
+        catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
+    });
+    let stopping = shared.stopping.load(Ordering::SeqCst);
+    drop(slot);
     close(&ws, outcome, stopping);
 }
 

@@ -28,6 +28,10 @@ fn main() {
         trial!(a_group_chats_turns_are_steps, external::AGUI_CLIENT),
         trial!(http_agent_runs_the_notebook_chat, external::AGUI_CLIENT),
         trial!(
+            a_second_run_carries_the_first_as_history,
+            external::AGUI_CLIENT
+        ),
+        trial!(
             a_chunked_post_gets_valid_server_sent_events,
             external::AGUI_CLIENT
         ),
@@ -245,11 +249,17 @@ fn agui_url(server: &agentio::io::websockets::WebsocketServer) -> String {
     format!("{}agui", example::page_url(server))
 }
 
-/// @ag-ui/client's HttpAgent, run once with `message`: its summary.
+/// @ag-ui/client's HttpAgent, one run per message on one thread: its summary.
 fn http_agent(url: &str, message: &str) -> Value {
+    http_agent_runs(url, &[message])
+}
+
+fn http_agent_runs(url: &str, messages: &[&str]) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agui/http_agent.js");
     let output = std::process::Command::new(external::AGUI_CLIENT.path())
-        .args([script, url, message])
+        .arg(script)
+        .arg(url)
+        .args(messages)
         .output()
         .must("node");
     assert!(
@@ -287,6 +297,64 @@ fn http_agent_runs_the_notebook_chat() {
     let types = summary["types"].as_array().must("types");
     assert_eq!(types.first(), Some(&json!("RUN_STARTED")));
     assert_eq!(types.last(), Some(&json!("RUN_FINISHED")));
+}
+
+fn a_second_run_carries_the_first_as_history() {
+    let mock = MockServer::start(vec![
+        common::streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#),
+        streamed_text(&["Sunny ", "in ", "Paris. ", "TERMINATE"]),
+        streamed_text(&["Rome ", "too. ", "TERMINATE"]),
+    ]);
+    let model = example::Model::config(
+        LlmConfig::new(vec![
+            ConfigEntry::new("mock-model").base_url(mock.base_url()),
+        ])
+        .cache_seed(None),
+    )
+    .must("the model");
+    let server = serve(model);
+    let summary = http_agent_runs(&agui_url(&server), &["Weather in Paris?", "And in Rome?"]);
+    assert!(summary["error"].is_null(), "{summary}");
+    assert_eq!(
+        summary["runs"].as_array().map(Vec::len),
+        Some(2),
+        "{summary}"
+    );
+    let requests = mock.received();
+    assert_eq!(requests.len(), 3, "two model calls, then one");
+    // The second run's chat started from the conversation the client sent.
+    let messages = requests[2].body["messages"]
+        .as_array()
+        .must("messages")
+        .clone();
+    let shape: Vec<(String, String)> = messages
+        .iter()
+        .map(|m| {
+            let text = m["content"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(20)
+                .collect();
+            (m["role"].as_str().unwrap_or("").to_owned(), text)
+        })
+        .collect();
+    let roles: Vec<&str> = shape.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        roles,
+        ["system", "user", "assistant", "tool", "assistant", "user"],
+        "{shape:?}"
+    );
+    assert_eq!(messages[1]["content"], "Weather in Paris?");
+    assert_eq!(messages[2]["tool_calls"][0]["id"], "call_1");
+    assert_eq!(messages[3]["tool_call_id"], "call_1");
+    assert_eq!(messages[4]["content"], "Sunny in Paris. TERMINATE");
+    assert_eq!(messages[5]["content"], "And in Rome?");
+    let last = summary["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .must("a message");
+    assert_eq!(last["content"], "Rome too. TERMINATE");
 }
 
 /// Posts `body` to `url`'s AG-UI path by hand; returns the status line,

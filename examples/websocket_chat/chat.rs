@@ -232,6 +232,15 @@ impl Setup {
 pub fn on_connect(ws: &IOWebsockets, setup: &Setup) -> agentio::Result<()> {
     let message = ws.input("", false)?;
     let (mut chatbot, mut user_proxy) = setup.agents(&message);
+    let history = ws.history();
+    if !history.is_empty() {
+        // A frontend that sends the whole conversation (AG-UI): the
+        // chatbot's model reads it as it was; the chat goes on from there.
+        chatbot.load_history("user_proxy", history.clone());
+        user_proxy.load_history("chatbot", history);
+        let options = ChatOptions::new(message).clear_history(false);
+        return user_proxy.initiate_chat(&mut chatbot, options).map(|_| ());
+    }
     if !ws.is_session() {
         return user_proxy.initiate_chat(&mut chatbot, message).map(|_| ());
     }

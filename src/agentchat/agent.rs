@@ -250,6 +250,14 @@ impl ConversableAgent {
         self.chat_messages.get(peer).map_or(&[], Vec::as_slice)
     }
 
+    /// Replaces the conversation with `peer` by `messages`, in OpenAI's
+    /// shape as this agent's model should see them: a conversation the
+    /// frontend sent (an AG-UI run's earlier messages) continues with
+    /// [`ChatOptions::clear_history(false)`](crate::agentchat::ChatOptions::clear_history).
+    pub fn load_history(&mut self, peer: &str, messages: Vec<Message>) {
+        self.chat_messages.insert(peer.to_owned(), messages);
+    }
+
     /// The last message of the conversation with `peer`.
     pub fn last_message(&self, peer: &str) -> Option<&Message> {
         self.chat_messages.get(peer).and_then(|m| m.last())

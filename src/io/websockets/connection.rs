@@ -134,6 +134,17 @@ impl IOWebsockets {
         }
     }
 
+    /// The conversation the client sent before its question, in OpenAI's
+    /// shape: an AG-UI run's earlier messages (each run carries the whole
+    /// conversation, so any server can serve any turn). Empty for a
+    /// websocket client, whose conversation lives in its chat (or session).
+    pub fn history(&self) -> Vec<crate::llm::Message> {
+        match &self.target {
+            Target::Sse(link) => sse_lock(link).history(),
+            Target::Link(_) | Target::Session(_) => Vec::new(),
+        }
+    }
+
     /// The HTTP request that opened this connection (path, query, headers).
     pub fn request(&self) -> &Request {
         &self.request

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::io::websockets::Transport;
-use crate::io::{AguiEncoder, Event};
+use crate::io::{AguiEncoder, Event, FunctionCall, ToolCall};
+use crate::llm::Message;
 use crate::{Error, Result};
 
 /// What the server takes from AG-UI's `RunAgentInput`.
@@ -25,10 +26,45 @@ pub(crate) struct RunAgentInput {
 
 /// One message of the conversation the frontend sends.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct InputMessage {
     pub role: String,
     #[serde(default)]
     pub content: Value,
+    #[serde(default)]
+    pub tool_calls: Vec<InputToolCall>,
+    #[serde(default)]
+    pub tool_call_id: Option<String>,
+}
+
+/// A tool call of an assistant message, as AG-UI writes it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct InputToolCall {
+    pub id: String,
+    pub function: InputFunction,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct InputFunction {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: String,
+}
+
+/// A message's text: a string, or its text parts joined.
+fn text_of(content: &Value) -> Option<String> {
+    match content {
+        Value::String(text) => Some(text.clone()),
+        Value::Array(parts) => Some(
+            parts
+                .iter()
+                .filter(|p| p["type"] == "text")
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        _ => None,
+    }
 }
 
 impl RunAgentInput {
@@ -40,19 +76,48 @@ impl RunAgentInput {
     /// The last user message's text: what the chat is asked.
     pub fn last_user_text(&self) -> Option<String> {
         let message = self.messages.iter().rev().find(|m| m.role == "user")?;
-        match &message.content {
-            Value::String(text) => Some(text.clone()),
-            // Content parts: the text ones, joined.
-            Value::Array(parts) => Some(
-                parts
-                    .iter()
-                    .filter(|p| p["type"] == "text")
-                    .filter_map(|p| p["text"].as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ),
-            _ => None,
-        }
+        text_of(&message.content)
+    }
+
+    /// The conversation before the last user message, in OpenAI's shape
+    /// (user, assistant with its tool calls, tool results; system and
+    /// developer messages as system).
+    pub fn history(&self) -> Vec<Message> {
+        let last = self
+            .messages
+            .iter()
+            .rposition(|m| m.role == "user")
+            .unwrap_or(0);
+        self.messages[..last]
+            .iter()
+            .filter_map(|m| {
+                let text = text_of(&m.content);
+                Some(match m.role.as_str() {
+                    "user" => Message::user(text.unwrap_or_default()),
+                    "system" | "developer" => Message::system(text.unwrap_or_default()),
+                    "tool" => Message::tool(m.tool_call_id.clone()?, text.unwrap_or_default()),
+                    "assistant" if m.tool_calls.is_empty() => {
+                        Message::assistant(text.unwrap_or_default())
+                    }
+                    "assistant" => {
+                        let calls = m
+                            .tool_calls
+                            .iter()
+                            .map(|c| {
+                                ToolCall::new(
+                                    &c.id,
+                                    FunctionCall::new(&c.function.name, &c.function.arguments),
+                                )
+                            })
+                            .collect();
+                        let mut message = Message::tool_calls(calls);
+                        message.content = text.filter(|t| !t.is_empty());
+                        message
+                    }
+                    _ => return None, // reasoning, activity: nothing the model reads
+                })
+            })
+            .collect()
     }
 }
 
@@ -63,6 +128,8 @@ pub(crate) struct SseLink {
     encoder: AguiEncoder,
     /// The run's question, until the chat takes it.
     question: Option<String>,
+    /// The conversation before it.
+    history: Vec<Message>,
     open: bool,
 }
 
@@ -88,6 +155,7 @@ impl SseLink {
         let mut link = SseLink {
             transport,
             tcp,
+            history: input.history(),
             question,
             open: true,
             encoder,
@@ -95,6 +163,11 @@ impl SseLink {
         let started = link.encoder.start();
         link.write(&[started])?;
         Ok(link)
+    }
+
+    /// The conversation the frontend sent before the question.
+    pub fn history(&self) -> Vec<Message> {
+        self.history.clone()
     }
 
     /// The run's question, the first time it is asked for.

@@ -37,6 +37,7 @@ fn main() {
         ),
         trial!(bad_runs_get_clear_http_answers),
         trial!(a_client_that_closes_the_request_stops_the_chat),
+        trial!(cors_is_off_by_default_and_answers_the_origins_it_is_given),
     ]);
 }
 
@@ -488,4 +489,86 @@ fn a_client_that_closes_the_request_stops_the_chat() {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+}
+
+/// Sends a raw request, returns the response head.
+fn raw(addr: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(addr).must("connect");
+    let _ = socket.set_read_timeout(Some(std::time::Duration::from_secs(20)));
+    socket.write_all(request.as_bytes()).must("the request");
+    let mut response = Vec::new();
+    let _ = socket.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn cors_is_off_by_default_and_answers_the_origins_it_is_given() {
+    let preflight = |addr, origin: &str| {
+        raw(
+            addr,
+            &format!(
+                "OPTIONS /agui HTTP/1.1\r\nhost: x\r\norigin: {origin}\r\n\
+             access-control-request-method: POST\r\naccess-control-request-headers: content-type\r\n\r\n"
+            ),
+        )
+    };
+    let body = run_input("Hi");
+    let post = |addr, origin: &str| {
+        raw(
+            addr,
+            &format!(
+                "POST /agui HTTP/1.1\r\nhost: x\r\norigin: {origin}\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let quiet = |_: &agentio::io::IOWebsockets| Ok::<(), agentio::Error>(());
+    let off = agentio::io::IOWebsockets::run_server_in_thread(
+        agentio::io::websockets::ServerConfig::new("127.0.0.1", 0),
+        quiet,
+    )
+    .must("a server");
+    let head = preflight(off.local_addr(), "https://app.example.com");
+    assert!(head.starts_with("http/1.1 204"), "{head}");
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    assert!(
+        !post(off.local_addr(), "https://app.example.com").contains("access-control-allow-origin")
+    );
+
+    let on = agentio::io::IOWebsockets::run_server_in_thread(
+        agentio::io::websockets::ServerConfig::new("127.0.0.1", 0)
+            .cors_origins(["https://app.example.com"]),
+        quiet,
+    )
+    .must("a server");
+    let head = preflight(on.local_addr(), "https://app.example.com");
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example.com"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-methods: post, options"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-headers: content-type"),
+        "{head}"
+    );
+    let head = post(on.local_addr(), "https://app.example.com");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example.com"),
+        "{head}"
+    );
+    // Another origin: no permission.
+    assert!(
+        !preflight(on.local_addr(), "https://evil.example").contains("access-control-allow-origin")
+    );
+    assert!(!post(on.local_addr(), "https://evil.example").contains("access-control-allow-origin"));
 }

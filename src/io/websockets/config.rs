@@ -68,6 +68,7 @@ pub struct ServerConfig {
     pub(crate) health_path: Option<Arc<str>>,
     pub(crate) agui_path: Option<Arc<str>>,
     pub(crate) max_request_body: usize,
+    pub(crate) cors_origins: Vec<Arc<str>>,
     pub(crate) trusted_proxies: Vec<IpAddr>,
     pub(crate) hook: Option<HandshakeHook>,
     pub(crate) acceptor: Option<Acceptor>,
@@ -129,6 +130,7 @@ impl ServerConfig {
             health_path: Some("/healthz".into()),
             agui_path: Some("/agui".into()),
             max_request_body: 1 << 20,
+            cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             hook: None,
             acceptor: None,
@@ -253,6 +255,30 @@ impl ServerConfig {
     pub fn max_request_body(mut self, bytes: usize) -> ServerConfig {
         self.max_request_body = bytes;
         self
+    }
+
+    /// Pages served from these origins (`https://app.example.com`, or `*`
+    /// for any) may post AG-UI runs from the browser: their preflight
+    /// (`OPTIONS`) is answered and the response names them in
+    /// `Access-Control-Allow-Origin`. None by default: a page on another
+    /// origin cannot read the stream.
+    pub fn cors_origins<I, S>(mut self, origins: I) -> ServerConfig
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.cors_origins = origins.into_iter().map(|o| o.as_ref().into()).collect();
+        self
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`,
+    /// when CORS allows it.
+    pub(crate) fn cors_allows(&self, origin: Option<&str>) -> Option<String> {
+        let origin = origin?;
+        self.cors_origins
+            .iter()
+            .any(|o| &**o == "*" || o.eq_ignore_ascii_case(origin))
+            .then(|| origin.to_owned())
     }
 
     /// Reverse proxies whose `X-Forwarded-For` is believed, so

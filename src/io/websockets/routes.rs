@@ -21,6 +21,8 @@ pub(super) enum Route<'a> {
     Page(&'a str),
     /// A `POST` of an AG-UI run to the AG-UI path.
     Agui,
+    /// A browser's CORS preflight (`OPTIONS`) for the AG-UI path.
+    Preflight,
     /// Not a valid upgrade, on a path where a websocket is expected (`/`,
     /// `/ws`): 426 and why, so a misconfigured proxy is easy to spot.
     UpgradeRequired(&'static str),
@@ -45,12 +47,13 @@ impl<'a> Route<'a> {
         {
             return Route::Health { draining };
         }
-        if config.agui_path.as_deref() == Some(request.path()) && request.method() == "POST" {
-            return if draining {
-                Route::Draining
-            } else {
-                Route::Agui
-            };
+        if config.agui_path.as_deref() == Some(request.path()) {
+            match request.method() {
+                "POST" if draining => return Route::Draining,
+                "POST" => return Route::Agui,
+                "OPTIONS" => return Route::Preflight,
+                _ => {}
+            }
         }
         match request.upgrade_key() {
             Ok(_) if draining => Route::Draining,
@@ -73,7 +76,7 @@ impl<'a> Route<'a> {
             Route::UpgradeRequired(why) => (426, "text/plain", why),
             Route::NotFound => (404, "text/plain", "not found\n"),
             Route::Draining => (503, "text/plain", "server is draining; connect again\n"),
-            Route::Upgrade { .. } | Route::Agui => return None,
+            Route::Upgrade { .. } | Route::Agui | Route::Preflight => return None,
         })
     }
 
@@ -83,6 +86,25 @@ impl<'a> Route<'a> {
             respond(out, status, content_type, body);
         }
     }
+}
+
+/// The answer to a CORS preflight for the AG-UI path: 204, naming the
+/// origin when the server allows it (else without, and the browser refuses).
+pub(super) fn preflight(out: &mut impl Write, request: &Request, config: &ServerConfig) {
+    let allowed = match config.cors_allows(request.header("origin")) {
+        Some(origin) => format!(
+            "access-control-allow-origin: {origin}\r\nvary: origin\r\n\
+             access-control-allow-methods: POST, OPTIONS\r\n\
+             access-control-allow-headers: content-type, authorization, accept\r\n\
+             access-control-max-age: 600\r\n"
+        ),
+        None => String::new(),
+    };
+    let response = format!(
+        "HTTP/1.1 204 No Content\r\n{allowed}content-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    let _ = out.write_all(response.as_bytes());
+    let _ = out.flush();
 }
 
 /// The answer to a request head that could not be read or parsed.

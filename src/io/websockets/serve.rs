@@ -65,6 +65,10 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             transport, stream, request, rest, deadline, shared, on_connect,
         );
     }
+    if route == Route::Preflight {
+        routes::preflight(t, &request, config);
+        return;
+    }
     let Route::Upgrade { key } = route else {
         route.respond(t);
         return;
@@ -168,7 +172,8 @@ fn serve_agui(
         }
     };
     let slot = ChatSlot::take(shared);
-    let Ok(link) = SseLink::start(transport, stream, &input) else {
+    let cors = config.cors_allows(request.header("origin"));
+    let Ok(link) = SseLink::start(transport, stream, &input, cors.as_deref()) else {
         return;
     };
     let ws = Arc::new(IOWebsockets::sse(

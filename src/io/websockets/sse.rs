@@ -135,7 +135,7 @@ pub(crate) struct SseLink {
 
 /// The response head: an event stream that proxies must not buffer.
 const HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
-                    x-accel-buffering: no\r\nconnection: close\r\n\r\n";
+                    x-accel-buffering: no\r\nconnection: close\r\n";
 
 impl SseLink {
     /// Answers the request with the event stream's head and `RUN_STARTED`.
@@ -143,9 +143,17 @@ impl SseLink {
         mut transport: Box<dyn Transport>,
         tcp: Arc<TcpStream>,
         input: &RunAgentInput,
+        cors_origin: Option<&str>,
     ) -> Result<SseLink> {
+        let mut head = HEAD.to_owned();
+        if let Some(origin) = cors_origin {
+            head.push_str(&format!(
+                "access-control-allow-origin: {origin}\r\nvary: origin\r\n"
+            ));
+        }
+        head.push_str("\r\n");
         transport
-            .write_all(HEAD.as_bytes())
+            .write_all(head.as_bytes())
             .map_err(|_| Error::ConnectionClosed)?;
         let question = input.last_user_text();
         let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);

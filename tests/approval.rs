@@ -6,8 +6,8 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agentio::agentchat::{
@@ -15,36 +15,9 @@ use agentio::agentchat::{
 };
 use agentio::io::{self, Decision, Event, IOBuffer, IOConsole};
 use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper};
-use common::{
-    MockServer, Must, Reply, finish_chunk, role_chunk, streamed_text, streamed_tool_call,
-    tool_chunk, usage_chunk,
-};
-use serde::Deserialize;
+use common::weather::{City, Ran, cities, done, parallel_calls, paris_call, tools_in, weather};
+use common::{MockServer, Must, streamed_tool_call};
 use serde_json::{Value, json};
-
-#[derive(Deserialize)]
-struct City {
-    city: String,
-}
-
-/// The cities the tool ran for.
-type Ran = Arc<Mutex<Vec<String>>>;
-
-/// The weather tool, asking approval for every call, noting where it ran.
-fn weather(ran: &Ran) -> Tool {
-    let ran = ran.clone();
-    Tool::new("weather_forecast", "Weather forecast for a city")
-        .param("city", ParamType::String, "city")
-        .needs_approval()
-        .function(move |args: City| {
-            ran.lock().must("the record").push(args.city.clone());
-            Ok::<_, String>(format!("Sunny in {}.", args.city))
-        })
-}
-
-fn cities(ran: &Ran) -> Vec<String> {
-    ran.lock().must("the record").clone()
-}
 
 /// `user_proxy` (runs tools, never asks a human for replies) and `chatbot`
 /// on the mock model, with `tool` registered between them.
@@ -62,22 +35,6 @@ fn agents(mock: &MockServer, tool: Tool) -> (ConversableAgent, ConversableAgent)
         .is_termination_msg(|m| m.text().contains("TERMINATE"));
     register_function(tool, &mut chatbot, &mut user_proxy);
     (chatbot, user_proxy)
-}
-
-fn paris_call() -> Reply {
-    streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#)
-}
-
-fn done() -> Reply {
-    streamed_text(&["Done. ", "TERMINATE"])
-}
-
-/// The `tool` messages in request `n` of `requests`.
-fn tools_in(requests: &[common::Request], n: usize) -> Vec<Value> {
-    requests[n].body["messages"]
-        .as_array()
-        .map(|m| m.iter().filter(|m| m["role"] == "tool").cloned().collect())
-        .unwrap_or_default()
 }
 
 /// The `tool` messages the model received in request `n` (reads, and so
@@ -247,21 +204,6 @@ fn a_predicate_decides_which_calls_ask() {
     assert_eq!(cities(&ran), ["Paris"]);
     assert_eq!(buffer.prompts().len(), 1);
     assert!(buffer.prompts()[0].contains("Rome"));
-}
-
-/// Two calls in one message (parallel tool calls).
-fn parallel_calls() -> Reply {
-    let call = |index: u64, id: &str, city: &str| {
-        tool_chunk(json!({"index": index, "id": id, "type": "function",
-            "function": {"name": "weather_forecast", "arguments": json!({"city": city}).to_string()}}))
-    };
-    Reply::Sse(vec![
-        role_chunk(),
-        call(0, "call_a", "Paris"),
-        call(1, "call_b", "Rome"),
-        finish_chunk("tool_calls"),
-        usage_chunk(20, 10),
-    ])
 }
 
 #[test]

@@ -16,39 +16,12 @@ use agentio::agentchat::{
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets, Uuid};
 use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper};
+use common::weather::{City, Ran, cities, done, parallel_calls, paris_call, tools_in, weather};
 use common::ws::{Client, Got, connect, next, request_with, send, text, until_close};
-use common::{
-    MockServer, Must, Reply, finish_chunk, role_chunk, streamed_text, streamed_tool_call,
-    tool_chunk, usage_chunk,
-};
-use serde::Deserialize;
+use common::{MockServer, Must, streamed_tool_call};
 use serde_json::{Value, json};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::stream::MaybeTlsStream;
-
-#[derive(Deserialize)]
-struct City {
-    city: String,
-}
-
-/// The cities the tool ran for.
-type Ran = Arc<Mutex<Vec<String>>>;
-
-fn cities(ran: &Ran) -> Vec<String> {
-    ran.lock().must("the record").clone()
-}
-
-/// The weather tool, asking approval for every call, noting where it ran.
-fn weather(ran: &Ran) -> Tool {
-    let ran = ran.clone();
-    Tool::new("weather_forecast", "Weather forecast for a city")
-        .param("city", ParamType::String, "city")
-        .needs_approval()
-        .function(move |args: City| {
-            ran.lock().must("the record").push(args.city.clone());
-            Ok::<_, String>(format!("Sunny in {}.", args.city))
-        })
-}
 
 /// A server whose every connection reads a first message, then runs
 /// `user_proxy` (runs tools, never asks for replies) ↔ `chatbot` on the
@@ -80,38 +53,6 @@ fn server(
 
 fn config() -> ServerConfig {
     ServerConfig::new("127.0.0.1", 0)
-}
-
-fn paris_call() -> Reply {
-    streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#)
-}
-
-fn done() -> Reply {
-    streamed_text(&["Done. ", "TERMINATE"])
-}
-
-/// Two calls in one message.
-fn parallel_calls() -> Reply {
-    let call = |index: u64, id: &str, city: &str| {
-        tool_chunk(json!({"index": index, "id": id, "type": "function",
-            "function": {"name": "weather_forecast", "arguments": json!({"city": city}).to_string()}}))
-    };
-    Reply::Sse(vec![
-        role_chunk(),
-        call(0, "call_a", "Paris"),
-        call(1, "call_b", "Rome"),
-        finish_chunk("tool_calls"),
-        usage_chunk(20, 10),
-    ])
-}
-
-/// The `tool` messages of the model's request `n`.
-fn tools_in(requests: &[common::Request], n: usize) -> Vec<Value> {
-    requests
-        .get(n)
-        .and_then(|r| r.body["messages"].as_array())
-        .map(|m| m.iter().filter(|m| m["role"] == "tool").cloned().collect())
-        .unwrap_or_default()
 }
 
 /// An events-mode client that has sent its first message.

@@ -7,6 +7,7 @@
 pub mod notebook;
 pub mod process;
 pub mod tls;
+pub mod weather;
 pub mod ws;
 
 use std::collections::VecDeque;

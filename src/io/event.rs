@@ -880,7 +880,7 @@ impl MissedEventsEvent {
 }
 
 macro_rules! event_kinds {
-    ($($variant:ident($content:ident) => $name:literal),* $(,)?) => {
+    ($($variant:ident($content:ident $(, $shared:ident)?) => $name:literal),* $(,)?) => {
         /// The kind of an [`Event`]: its `type` in JSON (`"text"`, `"stream"`, …).
         ///
         /// Filters are sets of kinds; parsing a kind's name
@@ -936,50 +936,21 @@ macro_rules! event_kinds {
                 match self { $(Event::$variant(_) => EventKind::$variant,)* }
             }
         }
+        $(event_from!($variant, $content $(, $shared)?);)*
     };
 }
 
-/// `From` each content type whose kind is the only one with that content.
+/// `From` a content type, for the kinds whose content no other kind has
+/// (`shared` kinds are made by name).
 macro_rules! event_from {
-    ($($variant:ident($content:ident)),* $(,)?) => {
-        $(
-            impl From<$content> for Event {
-                fn from(content: $content) -> Event {
-                    Event::$variant(content)
-                }
+    ($variant:ident, $content:ident) => {
+        impl From<$content> for Event {
+            fn from(content: $content) -> Event {
+                Event::$variant(content)
             }
-        )*
+        }
     };
-}
-
-event_from! {
-    Print(PrintEvent),
-    Stream(StreamEvent),
-    Reasoning(ReasoningEvent),
-    Text(TextEvent),
-    ToolCall(ToolCallEvent),
-    ToolResponse(ToolResponseEvent),
-    UsingAutoReply(UsingAutoReplyEvent),
-    TerminationAndHumanReplyNoInput(TerminationAndHumanReplyNoInputEvent),
-    Termination(TerminationEvent),
-    ExecuteFunction(ExecuteFunctionEvent),
-    ExecutedFunction(ExecutedFunctionEvent),
-    UsageSummary(UsageSummaryEvent),
-    InputRequest(InputRequestEvent),
-    InputResponse(InputResponseEvent),
-    Error(ErrorEvent),
-    RunCompletion(RunCompletionEvent),
-    MissedEvents(MissedEventsEvent),
-    ToolApprovalRequest(ToolApprovalRequestEvent),
-    ToolApprovalResponse(ToolApprovalResponseEvent),
-    ToolProgress(ToolProgressEvent),
-    GroupChatRunChat(GroupChatRunChatEvent),
-    SelectSpeaker(SelectSpeakerEvent),
-    SelectSpeakerInvalidInput(SelectSpeakerInvalidInputEvent),
-    SelectSpeakerTryCountExceeded(SelectSpeakerTryCountExceededEvent),
-    ReplyStart(ReplyStartEvent),
-    ReplyEnd(ReplyEndEvent),
-    ToolCallDelta(ToolCallDeltaEvent),
+    ($variant:ident, $content:ident, shared) => {};
 }
 
 impl EventKind {
@@ -1062,9 +1033,9 @@ event_kinds! {
     SelectSpeaker(SelectSpeakerEvent) => "select_speaker",
     SelectSpeakerInvalidInput(SelectSpeakerInvalidInputEvent) => "select_speaker_invalid_input",
     SelectSpeakerTryCountExceeded(SelectSpeakerTryCountExceededEvent) => "select_speaker_try_count_exceeded",
-    SpeakerAttemptSuccessful(SpeakerAttemptEvent) => "speaker_attempt_successful",
-    SpeakerAttemptFailedMultipleAgents(SpeakerAttemptEvent) => "speaker_attempt_failed_multiple_agents",
-    SpeakerAttemptFailedNoAgents(SpeakerAttemptEvent) => "speaker_attempt_failed_no_agents",
+    SpeakerAttemptSuccessful(SpeakerAttemptEvent, shared) => "speaker_attempt_successful",
+    SpeakerAttemptFailedMultipleAgents(SpeakerAttemptEvent, shared) => "speaker_attempt_failed_multiple_agents",
+    SpeakerAttemptFailedNoAgents(SpeakerAttemptEvent, shared) => "speaker_attempt_failed_no_agents",
     ReplyStart(ReplyStartEvent) => "reply_start",
     ReplyEnd(ReplyEndEvent) => "reply_end",
     ToolCallDelta(ToolCallDeltaEvent) => "tool_call_delta",

@@ -147,59 +147,40 @@ pub fn joined(objects: &[&str], sep: &str, end: &str) -> String {
     text
 }
 
-impl<S: IOStream + ?Sized> IOStream for std::sync::Arc<S> {
-    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
-        (**self).print(objects, sep, end, flush)
-    }
-    fn input(&self, prompt: &str, password: bool) -> Result<String> {
-        (**self).input(prompt, password)
-    }
-    fn send(&self, event: &Event) -> Result<()> {
-        (**self).send(event)
-    }
-    fn ask_approval(
-        &self,
-        requests: &[ToolApprovalRequestEvent],
-    ) -> Result<Vec<ToolApprovalResponseEvent>> {
-        (**self).ask_approval(requests)
-    }
-    fn check(&self) -> Result<()> {
-        (**self).check()
-    }
-    fn wants(&self, kind: EventKind) -> bool {
-        (**self).wants(kind)
-    }
-    fn request(&self) -> Option<&Request> {
-        (**self).request()
-    }
+/// A stream behind a pointer is that stream: every method forwards.
+macro_rules! forward_stream {
+    ($($pointer:ident)::+) => {
+        impl<S: IOStream + ?Sized> IOStream for $($pointer)::+<S> {
+            fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
+                (**self).print(objects, sep, end, flush)
+            }
+            fn input(&self, prompt: &str, password: bool) -> Result<String> {
+                (**self).input(prompt, password)
+            }
+            fn send(&self, event: &Event) -> Result<()> {
+                (**self).send(event)
+            }
+            fn ask_approval(
+                &self,
+                requests: &[ToolApprovalRequestEvent],
+            ) -> Result<Vec<ToolApprovalResponseEvent>> {
+                (**self).ask_approval(requests)
+            }
+            fn check(&self) -> Result<()> {
+                (**self).check()
+            }
+            fn wants(&self, kind: EventKind) -> bool {
+                (**self).wants(kind)
+            }
+            fn request(&self) -> Option<&Request> {
+                (**self).request()
+            }
+        }
+    };
 }
 
-impl<S: IOStream + ?Sized> IOStream for Box<S> {
-    fn print(&self, objects: &[&str], sep: &str, end: &str, flush: bool) -> Result<()> {
-        (**self).print(objects, sep, end, flush)
-    }
-    fn input(&self, prompt: &str, password: bool) -> Result<String> {
-        (**self).input(prompt, password)
-    }
-    fn send(&self, event: &Event) -> Result<()> {
-        (**self).send(event)
-    }
-    fn ask_approval(
-        &self,
-        requests: &[ToolApprovalRequestEvent],
-    ) -> Result<Vec<ToolApprovalResponseEvent>> {
-        (**self).ask_approval(requests)
-    }
-    fn check(&self) -> Result<()> {
-        (**self).check()
-    }
-    fn wants(&self, kind: EventKind) -> bool {
-        (**self).wants(kind)
-    }
-    fn request(&self) -> Option<&Request> {
-        (**self).request()
-    }
-}
+forward_stream!(std::sync::Arc);
+forward_stream!(Box);
 
 #[cfg(test)]
 mod tests {

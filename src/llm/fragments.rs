@@ -26,6 +26,8 @@ pub struct Fragments<'a> {
 struct Protocol {
     message_id: String,
     started: bool,
+    /// The stream also takes the tool calls' argument fragments.
+    deltas: bool,
 }
 
 impl<'a> Fragments<'a> {
@@ -40,6 +42,7 @@ impl<'a> Fragments<'a> {
             protocol: out.wants(EventKind::ReplyStart).then(|| Protocol {
                 message_id: format!("msg_{}", Uuid::new_v4().to_string().replace('-', "")),
                 started: false,
+                deltas: out.wants(EventKind::ToolCallDelta),
             }),
         }
     }
@@ -67,7 +70,7 @@ impl<'a> Fragments<'a> {
         name: &str,
         arguments: &str,
     ) -> Result<()> {
-        if self.protocol.is_none() || !self.out.wants(EventKind::ToolCallDelta) {
+        if !self.protocol.as_ref().is_some_and(|p| p.deltas) {
             return Ok(());
         }
         self.start()?;

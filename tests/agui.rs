@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use agentio::agentchat::{
     ConversableAgent, GroupChat, GroupChatManager, HumanInputMode, SpeakerSelection,
 };
-use agentio::io::{self, AguiEncoder, Event, EventKind, IOStream};
+use agentio::io::{self, AguiEncoder, Encoder, Event, EventKind, IOStream};
 use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper, ReplayClient};
 use common::notebook::example;
 use common::{MockServer, Must, Reply, content_chunk, finish_chunk, role_chunk, streamed_text};
@@ -50,11 +50,11 @@ struct Agui {
 
 impl Agui {
     fn new(user: &str) -> Arc<Agui> {
-        let encoder = AguiEncoder::new("thread-1", "run-1").user(user);
+        let mut encoder = AguiEncoder::new("thread-1", "run-1").user(user);
         let start = encoder.start();
         Arc::new(Agui {
             encoder: Mutex::new(encoder),
-            events: Mutex::new(vec![start]),
+            events: Mutex::new(start),
         })
     }
 

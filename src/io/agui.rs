@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::io::{Event, EventKind, Uuid};
+use crate::io::{Encoder, Event, EventKind, Uuid};
 
 /// The kinds an AG-UI encoder needs besides the usual ones: a stream that
 /// encodes AG-UI says yes to these in [`IOStream::wants`](crate::io::IOStream::wants).
@@ -25,10 +25,10 @@ pub const AGUI_KINDS: &[EventKind] = EventKind::ON_REQUEST;
 /// [`fail`](AguiEncoder::fail) close what is open and end the run.
 ///
 /// ```
-/// use agentio::io::{AguiEncoder, Event};
+/// use agentio::io::{AguiEncoder, Encoder, Event};
 ///
 /// let mut encoder = AguiEncoder::new("thread-1", "run-1").user("user_proxy");
-/// let mut events = vec![encoder.start()];
+/// let mut events = encoder.start();
 /// events.extend(encoder.encode(&Event::text("Weather?", "user_proxy", "chatbot")));
 /// events.extend(encoder.encode(&Event::text("Sunny.", "chatbot", "user_proxy")));
 /// events.extend(encoder.finish());
@@ -62,6 +62,29 @@ pub struct AguiEncoder {
     /// not send it again.
     sent_calls: BTreeSet<String>,
     finished: bool,
+}
+
+/// The interrupt id of the approval of call `call_id`: derived from the
+/// call, so the run that resumes it can be served anywhere.
+pub(crate) fn approval_interrupt_id(call_id: &str) -> String {
+    format!("approval-{call_id}")
+}
+
+/// What the id of an input interrupt starts with.
+pub(crate) const INPUT_INTERRUPT: &str = "input-";
+
+/// The answer an approval interrupt expects: `{"approved": true}`, with
+/// `editedArgs` to run the call with other arguments, or `{"approved":
+/// false, "reason": …}`.
+fn approval_schema() -> Value {
+    json!({
+        "type": "object", "required": ["approved"],
+        "properties": {
+            "approved": {"type": "boolean"},
+            "editedArgs": {"type": "object"},
+            "reason": {"type": "string"},
+        },
+    })
 }
 
 fn id(prefix: &str) -> String {
@@ -101,13 +124,88 @@ impl AguiEncoder {
         self
     }
 
+    fn end(&mut self, last: Value) -> Vec<Value> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        self.close_message(&mut out);
+        self.step_to(None, &mut out);
+        out.push(last);
+        self.finished = true;
+        out
+    }
+
+    /// Makes `agent`'s turn the open step (closing another's first).
+    fn step_to(&mut self, agent: Option<&str>, out: &mut Vec<Value>) {
+        if agent.is_some() && agent == self.step.as_deref() {
+            return;
+        }
+        if agent.is_none() && self.step.is_none() {
+            return;
+        }
+        if let Some(previous) = self.step.take() {
+            self.close_message(out);
+            out.push(json!({"type": "STEP_FINISHED", "stepName": previous}));
+        }
+        if let Some(agent) = agent {
+            out.push(json!({"type": "STEP_STARTED", "stepName": agent}));
+            self.step = Some(agent.to_owned());
+        }
+    }
+
+    fn open_text(&mut self, out: &mut Vec<Value>) -> String {
+        if let Some(open) = &self.text {
+            return open.clone();
+        }
+        let message_id = self.reply.clone().unwrap_or_else(|| id("msg"));
+        out.push(
+            json!({"type": "TEXT_MESSAGE_START", "messageId": message_id, "role": "assistant"}),
+        );
+        self.text = Some(message_id.clone());
+        message_id
+    }
+
+    /// A message that did not stream: start, all of it, end.
+    fn whole_text(&mut self, content: &str, out: &mut Vec<Value>) {
+        self.close_message(out);
+        let message_id = id("msg");
+        out.push(
+            json!({"type": "TEXT_MESSAGE_START", "messageId": message_id, "role": "assistant"}),
+        );
+        out.push(
+            json!({"type": "TEXT_MESSAGE_CONTENT", "messageId": message_id, "delta": content}),
+        );
+        out.push(json!({"type": "TEXT_MESSAGE_END", "messageId": message_id}));
+    }
+
+    fn close_reasoning(&mut self, out: &mut Vec<Value>) {
+        if let Some(message_id) = self.reasoning.take() {
+            out.push(json!({"type": "REASONING_MESSAGE_END", "messageId": message_id}));
+            out.push(json!({"type": "REASONING_END", "messageId": message_id}));
+        }
+    }
+
+    /// Ends the open reasoning, text and tool calls.
+    fn close_message(&mut self, out: &mut Vec<Value>) {
+        self.close_reasoning(out);
+        if let Some(message_id) = self.text.take() {
+            out.push(json!({"type": "TEXT_MESSAGE_END", "messageId": message_id}));
+        }
+        for call in self.open_calls.drain(..) {
+            out.push(json!({"type": "TOOL_CALL_END", "toolCallId": call}));
+        }
+    }
+}
+
+impl Encoder for AguiEncoder {
     /// `RUN_STARTED`.
-    pub fn start(&self) -> Value {
-        json!({"type": "RUN_STARTED", "threadId": self.thread_id, "runId": self.run_id})
+    fn start(&mut self) -> Vec<Value> {
+        vec![json!({"type": "RUN_STARTED", "threadId": self.thread_id, "runId": self.run_id})]
     }
 
     /// The AG-UI events `event` means (none for events AG-UI has no use for).
-    pub fn encode(&mut self, event: &Event) -> Vec<Value> {
+    fn encode(&mut self, event: &Event) -> Vec<Value> {
         let mut out = Vec::new();
         if self.finished {
             return out;
@@ -209,86 +307,44 @@ impl AguiEncoder {
         out
     }
 
+    /// `RUN_FINISHED` with the interrupt outcome: each approval an
+    /// interrupt of reason `tool_call` naming its call, an input request
+    /// one of reason `input_required` with its prompt. Interrupt ids come
+    /// from the call (approvals) and the request, so a resumed run on any
+    /// server can tell what each answer is for.
+    fn interrupt(&mut self, waiting: &[Event]) -> Vec<Value> {
+        let interrupts: Vec<Value> = waiting
+            .iter()
+            .filter_map(|event| match event {
+                Event::ToolApprovalRequest(r) => Some(json!({
+                    "id": approval_interrupt_id(&r.call_id), "reason": "tool_call",
+                    "toolCallId": r.call_id,
+                    "message": format!("Run {}({})?", r.name, r.arguments),
+                    "responseSchema": approval_schema(),
+                })),
+                Event::InputRequest(r) => Some(json!({
+                    "id": format!("{INPUT_INTERRUPT}{}", r.request_id), "reason": "input_required",
+                    "message": r.prompt, "responseSchema": {"type": "string"},
+                })),
+                _ => None,
+            })
+            .collect();
+        if interrupts.is_empty() {
+            return self.finish();
+        }
+        self.end(json!({
+            "type": "RUN_FINISHED", "threadId": self.thread_id, "runId": self.run_id,
+            "outcome": {"type": "interrupt", "interrupts": interrupts},
+        }))
+    }
+
     /// Closes what is open and ends the run: `RUN_FINISHED`.
-    pub fn finish(&mut self) -> Vec<Value> {
+    fn finish(&mut self) -> Vec<Value> {
         self.end(json!({"type": "RUN_FINISHED", "threadId": self.thread_id, "runId": self.run_id}))
     }
 
     /// Closes what is open and ends the run with `RUN_ERROR`.
-    pub fn fail(&mut self, message: &str) -> Vec<Value> {
+    fn fail(&mut self, message: &str) -> Vec<Value> {
         self.end(json!({"type": "RUN_ERROR", "message": message}))
-    }
-
-    fn end(&mut self, last: Value) -> Vec<Value> {
-        let mut out = Vec::new();
-        if self.finished {
-            return out;
-        }
-        self.close_message(&mut out);
-        self.step_to(None, &mut out);
-        out.push(last);
-        self.finished = true;
-        out
-    }
-
-    /// Makes `agent`'s turn the open step (closing another's first).
-    fn step_to(&mut self, agent: Option<&str>, out: &mut Vec<Value>) {
-        if agent.is_some() && agent == self.step.as_deref() {
-            return;
-        }
-        if agent.is_none() && self.step.is_none() {
-            return;
-        }
-        if let Some(previous) = self.step.take() {
-            self.close_message(out);
-            out.push(json!({"type": "STEP_FINISHED", "stepName": previous}));
-        }
-        if let Some(agent) = agent {
-            out.push(json!({"type": "STEP_STARTED", "stepName": agent}));
-            self.step = Some(agent.to_owned());
-        }
-    }
-
-    fn open_text(&mut self, out: &mut Vec<Value>) -> String {
-        if let Some(open) = &self.text {
-            return open.clone();
-        }
-        let message_id = self.reply.clone().unwrap_or_else(|| id("msg"));
-        out.push(
-            json!({"type": "TEXT_MESSAGE_START", "messageId": message_id, "role": "assistant"}),
-        );
-        self.text = Some(message_id.clone());
-        message_id
-    }
-
-    /// A message that did not stream: start, all of it, end.
-    fn whole_text(&mut self, content: &str, out: &mut Vec<Value>) {
-        self.close_message(out);
-        let message_id = id("msg");
-        out.push(
-            json!({"type": "TEXT_MESSAGE_START", "messageId": message_id, "role": "assistant"}),
-        );
-        out.push(
-            json!({"type": "TEXT_MESSAGE_CONTENT", "messageId": message_id, "delta": content}),
-        );
-        out.push(json!({"type": "TEXT_MESSAGE_END", "messageId": message_id}));
-    }
-
-    fn close_reasoning(&mut self, out: &mut Vec<Value>) {
-        if let Some(message_id) = self.reasoning.take() {
-            out.push(json!({"type": "REASONING_MESSAGE_END", "messageId": message_id}));
-            out.push(json!({"type": "REASONING_END", "messageId": message_id}));
-        }
-    }
-
-    /// Ends the open reasoning, text and tool calls.
-    fn close_message(&mut self, out: &mut Vec<Value>) {
-        self.close_reasoning(out);
-        if let Some(message_id) = self.text.take() {
-            out.push(json!({"type": "TEXT_MESSAGE_END", "messageId": message_id}));
-        }
-        for call in self.open_calls.drain(..) {
-            out.push(json!({"type": "TOOL_CALL_END", "toolCallId": call}));
-        }
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod approval;
 mod buffer;
 mod console;
 mod default;
+mod encoder;
 mod event;
 mod filter;
 mod group;
@@ -42,6 +43,7 @@ pub use default::{
     DefaultGuard, get_default, get_global_default, inherit, set_default, set_global_default, spawn,
     with_default,
 };
+pub use encoder::Encoder;
 pub use event::{
     ErrorEvent, Event, EventKind, ExecuteFunctionEvent, ExecutedFunctionEvent, FunctionCall,
     InputRequestEvent, InputResponseEvent, MissedEventsEvent, ModelUsage, ModelUsageSummary,

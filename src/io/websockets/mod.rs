@@ -13,6 +13,7 @@ mod connection;
 pub(crate) mod handshake;
 mod link;
 mod routes;
+mod run_request;
 mod serve;
 mod server;
 mod session;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::io::websockets::Transport;
-use crate::io::{AguiEncoder, Event, FunctionCall, ToolCall};
+use crate::io::{AguiEncoder, Encoder, Event, FunctionCall, ToolCall};
 use crate::llm::Message;
 use crate::{Error, Result};
 
@@ -169,7 +169,7 @@ impl SseLink {
             encoder,
         };
         let started = link.encoder.start();
-        link.write(&[started])?;
+        link.write(&started)?;
         Ok(link)
     }
 

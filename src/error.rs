@@ -65,6 +65,10 @@ pub enum Error {
     ChatEnded,
     /// The websocket client cancelled the work (`{"type": "cancel"}`).
     Cancelled,
+    /// The run ended to wait for a human (an AG-UI interrupt, an AI SDK
+    /// approval request): the chat stops here, and the frontend's next
+    /// request, carrying the answer, continues it.
+    AwaitingHuman,
     /// The model's reply was cut by its token limit (`finish_reason`
     /// `"length"`) while it was calling these tools: their arguments are
     /// incomplete, so nothing was run and the chat stops.
@@ -156,6 +160,9 @@ impl fmt::Display for Error {
             ),
             Error::ChatEnded => f.write_str("the chat has ended: there is no input request to answer"),
             Error::Cancelled => f.write_str("the websocket client cancelled the work"),
+            Error::AwaitingHuman => f.write_str(
+                "the run ended to wait for a human's answer; the frontend's next request continues it",
+            ),
             Error::TokenLimit(tools) => write!(
                 f,
                 "the model's reply was cut by its token limit (finish_reason \"length\") in the \
@@ -202,6 +209,7 @@ impl std::error::Error for Error {
             Error::InputClosed
             | Error::ConnectionClosed
             | Error::Cancelled
+            | Error::AwaitingHuman
             | Error::InputTimeout(_)
             | Error::WriteTimeout(_)
             | Error::ServerStopping

@@ -35,6 +35,18 @@ fn main() {
             a_chunked_post_gets_valid_server_sent_events,
             external::AGUI_CLIENT
         ),
+        trial!(
+            an_approval_interrupts_the_run_and_its_resume_runs_the_tool,
+            external::AGUI_CLIENT
+        ),
+        trial!(
+            a_denied_or_edited_call_resumes_as_decided,
+            external::AGUI_CLIENT
+        ),
+        trial!(
+            input_requests_are_input_required_interrupts,
+            external::AGUI_CLIENT
+        ),
         trial!(bad_runs_get_clear_http_answers),
         trial!(a_client_that_closes_the_request_stops_the_chat),
         trial!(cors_is_off_by_default_and_answers_the_origins_it_is_given),
@@ -244,6 +256,166 @@ fn a_group_chats_turns_are_steps() {
 /// The websocket example's server, whose one port also takes AG-UI runs.
 fn serve(model: example::Model) -> agentio::io::websockets::WebsocketServer {
     example::serve("127.0.0.1", 0, model).must("the server")
+}
+
+/// The example's server whose every tool call waits for approval, or whose
+/// user proxy asks the human after every reply.
+fn serve_asking(
+    approve_tools: bool,
+    human_input_mode: HumanInputMode,
+) -> agentio::io::websockets::WebsocketServer {
+    let setup = example::Setup {
+        model: example::Model::Replay,
+        approve_tools,
+        human_input_mode,
+    };
+    example::serve("127.0.0.1", 0, setup).must("the server")
+}
+
+/// One question, then a run per answer while the runs end in interrupts
+/// (tests/agui/interrupt.js): its summary.
+fn interrupted_runs(url: &str, question: &str, answers: &[Value]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agui/interrupt.js");
+    let output = std::process::Command::new(external::AGUI_CLIENT.path())
+        .arg(script)
+        .arg(url)
+        .arg(question)
+        .args(answers.iter().map(Value::to_string))
+        .output()
+        .must("node");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).must("the summary");
+    assert!(summary["error"].is_null(), "{summary}");
+    summary
+}
+
+/// The roles of the messages the client assembled.
+fn roles(summary: &Value) -> Vec<String> {
+    summary["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["role"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn an_approval_interrupts_the_run_and_its_resume_runs_the_tool() {
+    let server = serve_asking(true, HumanInputMode::Never);
+    let approve = json!({"status": "resolved", "payload": {"approved": true}});
+    let summary = interrupted_runs(&agui_url(&server), "Weather in Paris?", &[approve]);
+    let runs = summary["runs"].as_array().must("runs");
+    assert_eq!(runs.len(), 2, "{summary}");
+    // The first run ends waiting: the call streamed and ended, not run.
+    let first = &runs[0];
+    assert_eq!(first["outcome"], "interrupt", "{summary}");
+    let interrupt = &first["interrupts"][0];
+    assert_eq!(interrupt["reason"], "tool_call");
+    let call = &summary["messages"][1]["toolCalls"][0];
+    assert_eq!(interrupt["toolCallId"], call["id"], "{summary}");
+    assert_eq!(call["function"]["arguments"], r#"{"city":"Paris"}"#);
+    let types = |run: &Value| -> Vec<String> {
+        run["types"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(types(first).contains(&"TOOL_CALL_END".to_owned()));
+    assert!(!types(first).contains(&"TOOL_CALL_RESULT".to_owned()));
+    assert_eq!(
+        types(first).last().map(String::as_str),
+        Some("RUN_FINISHED")
+    );
+    // The resume ran the tool and the chat went on to its end.
+    let second = &runs[1];
+    assert_ne!(second["outcome"], "interrupt", "{summary}");
+    assert!(
+        types(second).contains(&"TOOL_CALL_RESULT".to_owned()),
+        "{summary}"
+    );
+    assert_eq!(
+        roles(&summary),
+        ["user", "assistant", "tool", "assistant"],
+        "{summary}"
+    );
+    let result = summary["messages"][2]["content"].as_str().unwrap_or("");
+    assert!(
+        result.starts_with("The weather forecast for Paris at "),
+        "{result}"
+    );
+    let poem = summary["messages"][3]["content"].as_str().unwrap_or("");
+    assert!(poem.starts_with("Beneath the Paris sky"), "{poem}");
+    assert_eq!(poem.split_whitespace().count(), 200, "the poem once");
+}
+
+fn a_denied_or_edited_call_resumes_as_decided() {
+    let server = serve_asking(true, HumanInputMode::Never);
+    let deny = json!({"status": "resolved", "payload": {"approved": false, "reason": "not today"}});
+    let summary = interrupted_runs(&agui_url(&server), "Weather in Paris?", &[deny]);
+    assert_eq!(
+        roles(&summary),
+        ["user", "assistant", "tool", "assistant"],
+        "{summary}"
+    );
+    let result = summary["messages"][2]["content"].as_str().unwrap_or("");
+    assert!(
+        !result.contains("The weather forecast"),
+        "not run: {result}"
+    );
+    assert!(
+        result.contains("not today"),
+        "the reason reaches the model: {result}"
+    );
+
+    let edit = json!({"status": "resolved", "payload": {"approved": true, "editedArgs": {"city": "Lyon"}}});
+    let summary = interrupted_runs(&agui_url(&server), "Weather in Paris?", &[edit]);
+    let result = summary["messages"][2]["content"].as_str().unwrap_or("");
+    assert!(
+        result.contains("The weather forecast for Lyon at "),
+        "{summary}"
+    );
+
+    // A cancelled interrupt denies the call.
+    let cancel = json!({"status": "cancelled"});
+    let summary = interrupted_runs(&agui_url(&server), "Weather in Paris?", &[cancel]);
+    let result = summary["messages"][2]["content"].as_str().unwrap_or("");
+    assert!(!result.contains("The weather forecast"), "{summary}");
+}
+
+fn input_requests_are_input_required_interrupts() {
+    let server = serve_asking(false, HumanInputMode::Always);
+    // Enter (auto-reply) after the tool call, then `exit` after the poem.
+    let answers = [
+        json!({"status": "resolved", "payload": ""}),
+        json!({"status": "resolved", "payload": "exit"}),
+    ];
+    let summary = interrupted_runs(&agui_url(&server), "Weather in Paris?", &answers);
+    let runs = summary["runs"].as_array().must("runs");
+    assert_eq!(runs.len(), 3, "{summary}");
+    for run in &runs[..2] {
+        assert_eq!(run["outcome"], "interrupt", "{summary}");
+        assert_eq!(
+            run["interrupts"][0]["reason"], "input_required",
+            "{summary}"
+        );
+        let prompt = run["interrupts"][0]["message"].as_str().unwrap_or("");
+        assert!(prompt.starts_with("Replying as user_proxy."), "{prompt}");
+    }
+    assert_ne!(runs[2]["outcome"], "interrupt", "{summary}");
+    assert_eq!(
+        roles(&summary),
+        ["user", "assistant", "tool", "assistant"],
+        "{summary}"
+    );
 }
 
 fn agui_url(server: &agentio::io::websockets::WebsocketServer) -> String {

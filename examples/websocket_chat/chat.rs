@@ -13,7 +13,7 @@ use agentio::agentchat::{
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{IOStream, IOWebsockets};
 use agentio::llm::{
-    ConfigEntry, LlmConfig, Message, ModelClient, OpenAIWrapper, ReplayClient,
+    ConfigEntry, LlmConfig, Message, ModelClient, OpenAIWrapper, ReplayClient, Role,
     config_list_from_json,
 };
 use serde::Deserialize;
@@ -84,10 +84,16 @@ impl Model {
     /// The client for a chat whose first message is `message` (the replay
     /// model's script depends on it).
     pub fn client(&self, message: &str) -> Arc<dyn ModelClient> {
+        self.client_after(message, 0)
+    }
+
+    /// [`client`](Self::client) for a chat in which the model has already
+    /// given `replied` replies since `message`.
+    pub fn client_after(&self, message: &str, replied: usize) -> Arc<dyn ModelClient> {
         match self {
             Model::Config(client) => client.clone(),
-            Model::Replay => Arc::new(replay_model(message)),
-            Model::ReplayPaced(pace) => Arc::new(replay_model(message).pace(*pace)),
+            Model::Replay => Arc::new(replay_model(message).skip(replied)),
+            Model::ReplayPaced(pace) => Arc::new(replay_model(message).skip(replied).pace(*pace)),
         }
     }
 }
@@ -215,12 +221,28 @@ impl Setup {
     /// The two agents, `(chatbot, user_proxy)`, for a chat whose first
     /// message is `message`.
     pub fn agents(&self, message: &str) -> (ConversableAgent, ConversableAgent) {
+        self.agents_on(self.model.client(message))
+    }
+
+    /// The two agents for a chat that resumes `history`: the replay model
+    /// goes on from where its script was at the last question.
+    pub fn resumed_agents(&self, history: &[Message]) -> (ConversableAgent, ConversableAgent) {
+        let question = history.iter().rposition(|m| m.role == Role::User);
+        let message = question.map(|i| history[i].text()).unwrap_or_default();
+        let replied = history[question.map_or(0, |i| i + 1)..]
+            .iter()
+            .filter(|m| m.role == Role::Assistant)
+            .count();
+        self.agents_on(self.model.client_after(message, replied))
+    }
+
+    fn agents_on(&self, client: Arc<dyn ModelClient>) -> (ConversableAgent, ConversableAgent) {
         let tool = if self.approve_tools {
             weather_forecast().needs_approval()
         } else {
             weather_forecast()
         };
-        let (chatbot, user_proxy) = notebook_agents_with(self.model.client(message), tool);
+        let (chatbot, user_proxy) = notebook_agents_with(client, tool);
         (chatbot, user_proxy.human_input_mode(self.human_input_mode))
     }
 }
@@ -230,9 +252,19 @@ impl Setup {
 /// continues it with its history (AutoGen's `clear_history=False`), until
 /// the client is gone for good.
 pub fn on_connect(ws: &IOWebsockets, setup: &Setup) -> agentio::Result<()> {
+    let history = ws.history();
+    if ws.resumes() {
+        // The frontend answers what its last run waited for (an approval,
+        // an input): the chat goes on from the conversation it sent.
+        let (mut chatbot, mut user_proxy) = setup.resumed_agents(&history);
+        chatbot.load_history("user_proxy", history.clone());
+        user_proxy.load_history("chatbot", history);
+        return user_proxy
+            .initiate_chat(&mut chatbot, ChatOptions::resume())
+            .map(|_| ());
+    }
     let message = ws.input("", false)?;
     let (mut chatbot, mut user_proxy) = setup.agents(&message);
-    let history = ws.history();
     if !history.is_empty() {
         // A frontend that sends the whole conversation (AG-UI): the
         // chatbot's model reads it as it was; the chat goes on from there.

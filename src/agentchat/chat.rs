@@ -146,12 +146,21 @@ impl ConversableAgent {
             human_input: Vec::new(),
             usage: UsageLog::default(),
         };
-        let mut message = Outgoing::text(options.message.clone());
         let mut exchanges = 0;
-        let (mut from, mut to) = (&mut *self, &mut *recipient);
-        let mut to_is_initiator = false;
+        // A resumed chat starts as if the recipient had just spoken.
+        let (mut from, mut to, mut to_is_initiator, mut message) = match &options.message {
+            Some(first) => (
+                &mut *self,
+                &mut *recipient,
+                false,
+                Some(Outgoing::text(first.clone())),
+            ),
+            None => (&mut *recipient, &mut *self, true, None),
+        };
         loop {
-            deliver(from, to, &message, &turn)?;
+            if let Some(message) = message.take() {
+                deliver(from, to, &message, &turn)?;
+            }
             if to_is_initiator {
                 exchanges += 1;
                 if options.max_turns.is_some_and(|max| exchanges >= max) {
@@ -164,7 +173,7 @@ impl ConversableAgent {
             };
             std::mem::swap(&mut from, &mut to);
             to_is_initiator = !to_is_initiator;
-            message = reply;
+            message = Some(reply);
         }
         let chat_history = self.chat_messages(&recipient.name).to_vec();
         let summary = match &options.summary_method {

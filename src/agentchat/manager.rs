@@ -174,7 +174,12 @@ impl GroupChatManager {
         for agent in &mut self.groupchat.agents {
             agent.prepare_chat(&manager, options.clear_history);
         }
-        let message = Outgoing::text(options.message.clone());
+        let Some(first_message) = options.message.clone() else {
+            return Err(Error::Config(
+                "a group chat cannot resume (ChatOptions::resume); start it with a message".into(),
+            ));
+        };
+        let message = Outgoing::text(first_message);
         self.groupchat.agents[first].append(&manager, &message, true, initiator);
         show(&message, initiator, &manager, &turn)?;
         if self.groupchat.send_introductions {

@@ -72,7 +72,8 @@ impl Streaming {
 /// converts into options with AutoGen's defaults.
 #[derive(Debug, Clone)]
 pub struct ChatOptions {
-    pub(crate) message: String,
+    /// The first message; `None` when the chat resumes.
+    pub(crate) message: Option<String>,
     pub(crate) clear_history: bool,
     pub(crate) silent: bool,
     pub(crate) streaming: Streaming,
@@ -85,12 +86,26 @@ impl ChatOptions {
     /// limit, summary from the last message.
     pub fn new(message: impl Into<String>) -> ChatOptions {
         ChatOptions {
-            message: message.into(),
+            message: Some(message.into()),
             clear_history: true,
             silent: false,
             streaming: Streaming::All,
             max_turns: None,
             summary_method: SummaryMethod::LastMsg,
+        }
+    }
+
+    /// A chat that continues the conversation the two agents already hold
+    /// (loaded with [`load_history`](crate::agentchat::ConversableAgent::load_history),
+    /// say from a frontend's request): no new message; the initiator
+    /// replies first, to the last message the recipient sent it (a tool
+    /// call waiting for its result, a question waiting for an answer).
+    /// History is kept.
+    pub fn resume() -> ChatOptions {
+        ChatOptions {
+            message: None,
+            clear_history: false,
+            ..ChatOptions::new("")
         }
     }
 

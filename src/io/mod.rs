@@ -14,7 +14,7 @@
 //!
 //! This layer knows nothing of agents or models.
 
-mod agui;
+pub(crate) mod agui;
 pub(crate) mod approval;
 mod buffer;
 mod console;

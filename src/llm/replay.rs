@@ -85,6 +85,17 @@ impl ReplayClient {
         self
     }
 
+    /// Drops the first `n` scripted replies: for a chat rebuilt from a
+    /// conversation in which the model already gave them.
+    pub fn skip(self, n: usize) -> ReplayClient {
+        {
+            let mut script = self.lock_script();
+            let n = n.min(script.len());
+            script.drain(..n);
+        }
+        self
+    }
+
     /// How many requests were answered.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
@@ -136,7 +147,16 @@ impl ModelClient for ReplayClient {
         let reply = self.lock_script().pop_front().ok_or_else(|| {
             Error::Protocol("the replay model has no scripted reply left".to_owned())
         })?;
-        let call_number = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        // Numbered by the model's place in the conversation, so call ids
+        // stay unique over a conversation that several clients served
+        // (a frontend's turns, a rebuilt chat).
+        let call_number = request
+            .messages
+            .iter()
+            .filter(|m| m.role == crate::llm::Role::Assistant)
+            .count() as u64
+            + 1;
         // About four characters a token, as a stand-in for a tokenizer.
         let prompt_chars: usize = request.messages.iter().map(|m| m.text().len()).sum();
         let mut assembler = if request.stream {

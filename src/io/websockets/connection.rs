@@ -150,6 +150,18 @@ impl IOWebsockets {
         &self.request
     }
 
+    /// Whether the client's request continues its conversation rather than
+    /// asking something new: an AG-UI run that resumes an interrupted one
+    /// (or an AI SDK request answering an approval). [`history`](Self::history)
+    /// is then the whole conversation, and the chat goes on from its last
+    /// message (see [`ChatOptions::resume`](crate::agentchat::ChatOptions::resume)).
+    pub fn resumes(&self) -> bool {
+        match &self.target {
+            Target::Sse(link) => sse_lock(link).resumes(),
+            Target::Link(_) | Target::Session(_) => false,
+        }
+    }
+
     /// Whether this stream is a session's (`?session=ID`): its chat
     /// outlives the connection, so `on_connect` may keep the conversation
     /// going over several messages.
@@ -322,8 +334,15 @@ impl IOStream for IOWebsockets {
         let link = match &self.target {
             Target::Link(link) => link,
             Target::Sse(link) => {
-                // The run's question; AG-UI's input interrupts come next.
-                return sse_lock(link).take_question().ok_or(Error::InputClosed);
+                // The run's question first; then the human's answers, or
+                // the run ends waiting for one.
+                let mut link = sse_lock(link);
+                if let Some(question) = link.take_question() {
+                    return Ok(question);
+                }
+                let mut request = InputRequestEvent::new(prompt, password);
+                request.timeout_seconds = None;
+                return link.input(request);
             }
             Target::Session(session) => {
                 return match request {
@@ -367,9 +386,8 @@ impl IOStream for IOWebsockets {
         let link = match &self.target {
             Target::Link(link) => link,
             Target::Session(session) => return session.ask_approval(&requests),
-            // No answer can come within this run (AG-UI's interrupts come
-            // next): nothing runs unapproved, the chat ends.
-            Target::Sse(_) => return Err(Error::InputClosed),
+            // Answered by the run's request, or the run ends waiting.
+            Target::Sse(link) => return sse_lock(link).ask_approval(&requests),
         };
         let mut inner = lock(link);
         self.ready(&mut inner)?;

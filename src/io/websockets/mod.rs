@@ -7,6 +7,7 @@
 //! checks; [`WebsocketServer::drain`] stops gracefully for rolling restarts.
 
 mod accept;
+mod agui_input;
 mod body;
 mod config;
 mod connection;

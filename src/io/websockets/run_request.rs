@@ -2,8 +2,6 @@
 //! it carries, its new question (none when it resumes a run that waited
 //! for a human) and the human's answers to what that run waited for.
 
-#![allow(dead_code, reason = "read by the transports of the next commits")]
-
 use std::collections::{HashMap, VecDeque};
 
 use crate::io::Decision;
@@ -31,14 +29,4 @@ pub(crate) struct Answers {
     pub approvals: HashMap<String, Decision>,
     /// Answers to the input requests, the first for the first asked.
     pub inputs: VecDeque<String>,
-}
-
-impl RunRequest {
-    /// Whether the request has something to do: a question, or answers
-    /// that continue the conversation it carries.
-    pub fn is_empty(&self) -> bool {
-        self.question.is_none()
-            && (self.history.is_empty()
-                || (self.answers.approvals.is_empty() && self.answers.inputs.is_empty()))
-    }
 }

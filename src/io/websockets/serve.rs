@@ -14,16 +14,17 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+use crate::io::websockets::agui_input::RunAgentInput;
 use crate::io::websockets::body::{BodyError, read_body};
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::link::{self, Link};
 use crate::io::websockets::routes::{self, Route};
 use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
-use crate::io::websockets::sse::{RunAgentInput, SseLink};
+use crate::io::websockets::sse::{Framing, SseLink};
 use crate::io::websockets::{IOWebsockets, TcpSocket, Transport};
 use crate::io::websockets::{Refusal, Request, ServerConfig};
-use crate::io::{self, Filter};
+use crate::io::{self, AguiEncoder, Filter};
 
 /// What `on_connect` may be: a function of the connection's stream that
 /// returns `Ok(())` or an error to report to the client.
@@ -153,27 +154,38 @@ fn serve_agui(
         &mut Deadline::new(&mut *transport, &stream, deadline),
         config.max_request_body,
     );
-    let input = match body
+    let parsed = body
         .map_err(|BodyError(status, why)| (status, why))
         .and_then(|body| {
             let input = RunAgentInput::parse(&body).map_err(|why| (400, why))?;
-            match input.last_user_text() {
-                Some(_) => Ok(input),
-                None => Err((
-                    400,
-                    "the RunAgentInput has no user message to answer".to_owned(),
-                )),
-            }
-        }) {
-        Ok(input) => input,
+            let run = input.request().map_err(|why| (400, why))?;
+            Ok((input, run))
+        });
+    let (input, run) = match parsed {
+        Ok(parsed) => parsed,
         Err((status, why)) => {
             respond(&mut transport, status, "text/plain", &format!("{why}\n"));
             return;
         }
     };
+    let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
+    if let Some(question) = &run.question {
+        encoder = encoder.question(question.clone());
+    }
     let slot = ChatSlot::take(shared);
     let cors = config.cors_allows(request.header("origin"));
-    let Ok(link) = SseLink::start(transport, stream, &input, cors.as_deref()) else {
+    let framing = Framing {
+        headers: "",
+        trailer: "",
+    };
+    let Ok(link) = SseLink::start(
+        transport,
+        stream,
+        Box::new(encoder),
+        run,
+        framing,
+        cors.as_deref(),
+    ) else {
         return;
     };
     let ws = Arc::new(IOWebsockets::sse(

@@ -1,135 +1,35 @@
-//! AG-UI over HTTP + server-sent events: the run's input (`RunAgentInput`)
-//! and the response, one `data:` event per AG-UI event, encoded from the
-//! chat's events as they happen.
+//! A frontend protocol over HTTP + server-sent events: the response to
+//! one run's request, one `data:` event per protocol message, encoded from
+//! the chat's events as they happen.
 
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::io::websockets::Transport;
-use crate::io::{AguiEncoder, Encoder, Event, FunctionCall, ToolCall};
+use crate::io::websockets::run_request::{Answers, RunRequest};
+use crate::io::{
+    Encoder, Event, InputRequestEvent, ToolApprovalRequestEvent, ToolApprovalResponseEvent,
+};
 use crate::llm::Message;
 use crate::{Error, Result};
 
-/// What the server takes from AG-UI's `RunAgentInput`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RunAgentInput {
-    pub thread_id: String,
-    pub run_id: String,
-    #[serde(default)]
-    pub messages: Vec<InputMessage>,
-}
-
-/// One message of the conversation the frontend sends.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct InputMessage {
-    pub role: String,
-    #[serde(default)]
-    pub content: Value,
-    #[serde(default)]
-    pub tool_calls: Vec<InputToolCall>,
-    #[serde(default)]
-    pub tool_call_id: Option<String>,
-}
-
-/// A tool call of an assistant message, as AG-UI writes it.
-#[derive(Debug, Deserialize)]
-pub(crate) struct InputToolCall {
-    pub id: String,
-    pub function: InputFunction,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct InputFunction {
-    pub name: String,
-    #[serde(default)]
-    pub arguments: String,
-}
-
-/// A message's text: a string, or its text parts joined.
-fn text_of(content: &Value) -> Option<String> {
-    match content {
-        Value::String(text) => Some(text.clone()),
-        Value::Array(parts) => Some(
-            parts
-                .iter()
-                .filter(|p| p["type"] == "text")
-                .filter_map(|p| p["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
-        _ => None,
-    }
-}
-
-impl RunAgentInput {
-    /// Reads the request body.
-    pub fn parse(body: &[u8]) -> std::result::Result<RunAgentInput, String> {
-        serde_json::from_slice(body).map_err(|e| format!("the body is no AG-UI RunAgentInput: {e}"))
-    }
-
-    /// The last user message's text: what the chat is asked.
-    pub fn last_user_text(&self) -> Option<String> {
-        let message = self.messages.iter().rev().find(|m| m.role == "user")?;
-        text_of(&message.content)
-    }
-
-    /// The conversation before the last user message, in OpenAI's shape
-    /// (user, assistant with its tool calls, tool results; system and
-    /// developer messages as system).
-    pub fn history(&self) -> Vec<Message> {
-        let last = self
-            .messages
-            .iter()
-            .rposition(|m| m.role == "user")
-            .unwrap_or(0);
-        self.messages[..last]
-            .iter()
-            .filter_map(|m| {
-                let text = text_of(&m.content);
-                Some(match m.role.as_str() {
-                    "user" => Message::user(text.unwrap_or_default()),
-                    "system" | "developer" => Message::system(text.unwrap_or_default()),
-                    "tool" => Message::tool(m.tool_call_id.clone()?, text.unwrap_or_default()),
-                    "assistant" if m.tool_calls.is_empty() => {
-                        Message::assistant(text.unwrap_or_default())
-                    }
-                    "assistant" => {
-                        let calls = m
-                            .tool_calls
-                            .iter()
-                            .map(|c| {
-                                ToolCall::new(
-                                    &c.id,
-                                    FunctionCall::new(&c.function.name, &c.function.arguments),
-                                )
-                            })
-                            .collect();
-                        let mut message = Message::tool_calls(calls);
-                        message.content = text.filter(|t| !t.is_empty());
-                        message
-                    }
-                    _ => return None, // reasoning, activity: nothing the model reads
-                })
-            })
-            .collect()
-    }
-}
-
-/// One AG-UI run's response stream.
+/// One run's response stream.
 pub(crate) struct SseLink {
     transport: Box<dyn Transport>,
     tcp: Arc<TcpStream>,
-    encoder: AguiEncoder,
+    encoder: Box<dyn Encoder>,
+    /// What ends the stream after the encoder's last message (the AI SDK's
+    /// `data: [DONE]`).
+    trailer: &'static str,
     /// The run's question, until the chat takes it.
     question: Option<String>,
     /// The conversation before it.
     history: Vec<Message>,
+    /// What the human answered to what the previous run waited for.
+    answers: Answers,
     open: bool,
 }
 
@@ -137,15 +37,27 @@ pub(crate) struct SseLink {
 const HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
                     x-accel-buffering: no\r\nconnection: close\r\n";
 
+/// How a protocol's stream is framed besides its messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Framing {
+    /// Extra response headers, each ending in CRLF.
+    pub headers: &'static str,
+    /// What follows the last message.
+    pub trailer: &'static str,
+}
+
 impl SseLink {
-    /// Answers the request with the event stream's head and `RUN_STARTED`.
+    /// Answers the request with the event stream's head and the encoder's
+    /// opening messages.
     pub fn start(
         mut transport: Box<dyn Transport>,
         tcp: Arc<TcpStream>,
-        input: &RunAgentInput,
+        mut encoder: Box<dyn Encoder>,
+        request: RunRequest,
+        framing: Framing,
         cors_origin: Option<&str>,
     ) -> Result<SseLink> {
-        let mut head = HEAD.to_owned();
+        let mut head = format!("{HEAD}{}", framing.headers);
         if let Some(origin) = cors_origin {
             head.push_str(&format!(
                 "access-control-allow-origin: {origin}\r\nvary: origin\r\n"
@@ -155,20 +67,17 @@ impl SseLink {
         transport
             .write_all(head.as_bytes())
             .map_err(|_| Error::ConnectionClosed)?;
-        let question = input.last_user_text();
-        let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
-        if let Some(question) = &question {
-            encoder = encoder.question(question.clone());
-        }
+        let started = encoder.start();
         let mut link = SseLink {
             transport,
             tcp,
-            history: input.history(),
-            question,
-            open: true,
             encoder,
+            trailer: framing.trailer,
+            question: request.question,
+            history: request.history,
+            answers: request.answers,
+            open: true,
         };
-        let started = link.encoder.start();
         link.write(&started)?;
         Ok(link)
     }
@@ -178,12 +87,64 @@ impl SseLink {
         self.history.clone()
     }
 
+    /// Whether the run continues its conversation instead of asking a new
+    /// question (it answers what the previous run waited for).
+    pub fn resumes(&self) -> bool {
+        self.question.is_none() && !self.history.is_empty()
+    }
+
     /// The run's question, the first time it is asked for.
     pub fn take_question(&mut self) -> Option<String> {
         self.question.take()
     }
 
-    /// Sends what `event` means in AG-UI.
+    /// The answer to an input request: the human's, when the request
+    /// brought one; otherwise the run ends waiting for it.
+    pub fn input(&mut self, request: InputRequestEvent) -> Result<String> {
+        if let Some(answer) = self.answers.inputs.pop_front() {
+            return Ok(answer);
+        }
+        self.interrupt(&[Event::InputRequest(request)])
+    }
+
+    /// The decisions on `requests`: the human's, when the request brought
+    /// them all; otherwise the run ends waiting for the rest.
+    pub fn ask_approval(
+        &mut self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> Result<Vec<ToolApprovalResponseEvent>> {
+        let waiting: Vec<Event> = requests
+            .iter()
+            .filter(|r| !self.answers.approvals.contains_key(&r.call_id))
+            .map(|r| Event::ToolApprovalRequest(r.clone()))
+            .collect();
+        if !waiting.is_empty() {
+            return self.interrupt(&waiting);
+        }
+        let mut answers = Vec::new();
+        for request in requests {
+            let Some(decision) = self.answers.approvals.remove(&request.call_id) else {
+                continue; // checked above
+            };
+            let answer = ToolApprovalResponseEvent::new(&request.request_id, decision, false);
+            // The encoder learns what was decided (a denied call is shown
+            // as denied, not as failed).
+            self.send(&Event::ToolApprovalRequest(request.clone()))?;
+            self.send(&Event::ToolApprovalResponse(answer.clone()))?;
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    /// Ends the run waiting for `waiting`; the chat stops with
+    /// [`Error::AwaitingHuman`].
+    fn interrupt<T>(&mut self, waiting: &[Event]) -> Result<T> {
+        let last = self.encoder.interrupt(waiting);
+        self.end(&last);
+        Err(Error::AwaitingHuman)
+    }
+
+    /// Sends what `event` means in the protocol.
     pub fn send(&mut self, event: &Event) -> Result<()> {
         let encoded = self.encoder.encode(event);
         self.write(&encoded)
@@ -210,31 +171,43 @@ impl SseLink {
         Ok(())
     }
 
-    /// Ends the run: `RUN_FINISHED`, or `RUN_ERROR` with `error`; then the
-    /// connection closes.
+    /// Ends the run (unless it has ended already, by an interrupt): well,
+    /// or with `error`; then the connection closes.
     pub fn close(&mut self, error: Option<&str>) {
+        if !self.open {
+            return;
+        }
         let last = match error {
             Some(error) => self.encoder.fail(error),
             None => self.encoder.finish(),
         };
-        let _ = self.write(&last);
+        self.end(&last);
+    }
+
+    /// Writes the last messages and the trailer, and closes.
+    fn end(&mut self, last: &[Value]) {
+        let _ = self.write(last);
+        if self.open && !self.trailer.is_empty() {
+            let _ = self.transport.write_all(self.trailer.as_bytes());
+            let _ = self.transport.flush();
+        }
         self.open = false;
         let _ = self.tcp.shutdown(std::net::Shutdown::Both);
     }
 
-    /// Writes events, each as one `data:` event; a write that fails or
+    /// Writes messages, each as one `data:` event; a write that fails or
     /// waits past the write timeout ends the link.
-    fn write(&mut self, events: &[Value]) -> Result<()> {
-        if events.is_empty() {
+    fn write(&mut self, messages: &[Value]) -> Result<()> {
+        if messages.is_empty() {
             return Ok(());
         }
         if !self.open {
             return Err(Error::ConnectionClosed);
         }
         let mut frames = String::new();
-        for event in events {
+        for message in messages {
             frames.push_str("data: ");
-            frames.push_str(&event.to_string());
+            frames.push_str(&message.to_string());
             frames.push_str("\n\n");
         }
         let written = self

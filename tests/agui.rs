@@ -47,6 +47,7 @@ fn main() {
             input_requests_are_input_required_interrupts,
             external::AGUI_CLIENT
         ),
+        trial!(a_waiting_chat_keeps_its_stream_alive),
         trial!(bad_runs_get_clear_http_answers),
         trial!(a_client_that_closes_the_request_stops_the_chat),
         trial!(cors_is_off_by_default_and_answers_the_origins_it_is_given),
@@ -415,6 +416,74 @@ fn input_requests_are_input_required_interrupts() {
         roles(&summary),
         ["user", "assistant", "tool", "assistant"],
         "{summary}"
+    );
+}
+
+fn a_waiting_chat_keeps_its_stream_alive() {
+    use std::io::{BufRead, BufReader, Write};
+    let mock = MockServer::start(vec![
+        common::streamed_tool_call("call_1", "slow", "{}"),
+        streamed_text(&["Done. ", "TERMINATE"]),
+    ]);
+    let model = example::Model::config(
+        LlmConfig::new(vec![
+            ConfigEntry::new("mock-model").base_url(mock.base_url()),
+        ])
+        .cache_seed(None),
+    )
+    .must("the model");
+    // The tool runs until the test has seen a keep-alive comment.
+    let (go, wait) = crossbeam_channel::bounded::<()>(1);
+    let tool = agentio::agentchat::Tool::new("slow", "takes its time").function(move |_: Value| {
+        let seen = wait
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .is_ok();
+        Ok::<_, String>(if seen { "done" } else { "no keep-alive came" })
+    });
+    let config = agentio::io::websockets::ServerConfig::new("127.0.0.1", 0)
+        .sse_keep_alive(std::time::Duration::from_millis(30));
+    let server = io::IOWebsockets::run_server_in_thread(config, move |ws: &io::IOWebsockets| {
+        let question = ws.input("", false)?;
+        let (mut chatbot, mut user_proxy) =
+            example::notebook_agents_with(model.client(&question), tool.clone());
+        user_proxy.initiate_chat(&mut chatbot, question).map(|_| ())
+    })
+    .must("the server");
+    let body = json!({"threadId": "t", "runId": "r", "messages": [
+        {"id": "1", "role": "user", "content": "Take your time."}]})
+    .to_string();
+    let mut socket = std::net::TcpStream::connect(server.local_addr()).must("connect");
+    let _ = socket.set_read_timeout(Some(std::time::Duration::from_secs(20)));
+    let head = format!(
+        "POST /agui HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).must("the head");
+    socket.write_all(body.as_bytes()).must("the body");
+    let mut lines = BufReader::new(socket).lines();
+    let mut before = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.must("a line");
+        if line == ": keep-alive" {
+            let _ = go.send(());
+            break;
+        }
+        before.push(line);
+    }
+    assert!(
+        before.iter().any(|l| l.contains("TOOL_CALL_END")),
+        "the comment came while the tool ran: {before:?}"
+    );
+    let after: Vec<String> = lines.map_while(|l| l.ok()).collect();
+    let results: Vec<&String> = after
+        .iter()
+        .filter(|l| l.contains("TOOL_CALL_RESULT"))
+        .collect();
+    assert_eq!(results.len(), 1, "{after:?}");
+    assert!(results[0].contains(r#""content":"done""#), "{after:?}");
+    assert!(
+        after.iter().any(|l| l.contains("RUN_FINISHED")),
+        "{after:?}"
     );
 }
 

@@ -67,7 +67,9 @@ pub struct ServerConfig {
     pub(crate) page: Option<Arc<str>>,
     pub(crate) health_path: Option<Arc<str>>,
     pub(crate) agui_path: Option<Arc<str>>,
+    pub(crate) ai_sdk_path: Option<Arc<str>>,
     pub(crate) max_request_body: usize,
+    pub(crate) sse_keep_alive: Duration,
     pub(crate) cors_origins: Vec<Arc<str>>,
     pub(crate) trusted_proxies: Vec<IpAddr>,
     pub(crate) hook: Option<HandshakeHook>,
@@ -129,7 +131,9 @@ impl ServerConfig {
             page: None,
             health_path: Some("/healthz".into()),
             agui_path: Some("/agui".into()),
+            ai_sdk_path: Some("/api/chat".into()),
             max_request_body: 1 << 20,
+            sse_keep_alive: Duration::from_secs(15),
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             hook: None,
@@ -247,6 +251,23 @@ impl ServerConfig {
     /// message).
     pub fn agui_path(mut self, path: Option<&str>) -> ServerConfig {
         self.agui_path = path.map(Into::into);
+        self
+    }
+
+    /// Where the Vercel AI SDK's `useChat` posts (default `/api/chat`, the
+    /// SDK's own default; `None` turns it off): a `POST` with the SDK's chat
+    /// request is answered with the chat as its UI message stream over
+    /// server-sent events (header `x-vercel-ai-ui-message-stream: v1`).
+    pub fn ai_sdk_path(mut self, path: Option<&str>) -> ServerConfig {
+        self.ai_sdk_path = path.map(Into::into);
+        self
+    }
+
+    /// How long a server-sent event stream may stay silent while its chat
+    /// waits (a tool running, say) before a comment line goes out (default
+    /// 15 s), so proxies that drop idle responses keep it.
+    pub fn sse_keep_alive(mut self, every: Duration) -> ServerConfig {
+        self.sse_keep_alive = every;
         self
     }
 

@@ -177,6 +177,7 @@ fn serve_agui(
     let framing = Framing {
         headers: "",
         trailer: "",
+        keep_alive: config.sse_keep_alive,
     };
     let Ok(link) = SseLink::start(
         transport,

@@ -5,6 +5,7 @@
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -30,6 +31,9 @@ pub(crate) struct SseLink {
     history: Vec<Message>,
     /// What the human answered to what the previous run waited for.
     answers: Answers,
+    /// When the last bytes went out, and how long a silence may last.
+    last_write: Instant,
+    keep_alive: Duration,
     open: bool,
 }
 
@@ -44,6 +48,8 @@ pub(crate) struct Framing {
     pub headers: &'static str,
     /// What follows the last message.
     pub trailer: &'static str,
+    /// The longest silence while the chat waits (a comment ends it).
+    pub keep_alive: Duration,
 }
 
 impl SseLink {
@@ -76,6 +82,8 @@ impl SseLink {
             question: request.question,
             history: request.history,
             answers: request.answers,
+            last_write: Instant::now(),
+            keep_alive: framing.keep_alive,
             open: true,
         };
         link.write(&started)?;
@@ -168,6 +176,11 @@ impl SseLink {
             self.open = false;
             return Err(Error::ConnectionClosed);
         }
+        // The chat is waiting (the stream is checked, not written): a
+        // comment keeps proxies from taking the silence for a dead stream.
+        if self.last_write.elapsed() >= self.keep_alive {
+            self.write_raw(": keep-alive\n\n")?;
+        }
         Ok(())
     }
 
@@ -210,6 +223,12 @@ impl SseLink {
             frames.push_str(&message.to_string());
             frames.push_str("\n\n");
         }
+        self.write_raw(&frames)
+    }
+
+    /// Writes bytes of the stream as they are.
+    fn write_raw(&mut self, frames: &str) -> Result<()> {
+        self.last_write = Instant::now();
         let written = self
             .transport
             .write_all(frames.as_bytes())

@@ -10,8 +10,8 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::websockets::link::{Link, lock};
+use crate::io::websockets::run_link::RunLink;
 use crate::io::websockets::session::Session;
-use crate::io::websockets::sse::SseLink;
 use crate::io::websockets::{Request, ServerConfig, Transport};
 use crate::io::{
     Event, EventKind, Filter, IOStream, InputRequestEvent, Pending, ToolApprovalRequestEvent,
@@ -61,8 +61,9 @@ enum Target {
     Link(Mutex<Link>),
     /// A session: numbered, kept, written to whichever clients are attached.
     Session(Arc<Session>),
-    /// An AG-UI run over server-sent events: its events, encoded.
-    Sse(Mutex<SseLink>),
+    /// A frontend protocol's run (AG-UI, the AI SDK's stream), over
+    /// server-sent events or websocket frames: its events, encoded.
+    Run(Mutex<RunLink>),
 }
 
 impl std::fmt::Debug for IOWebsockets {
@@ -115,10 +116,10 @@ impl IOWebsockets {
         }
     }
 
-    /// An AG-UI run's stream (`POST /agui`): its events go out as AG-UI
-    /// events; the run's question is its first input.
-    pub(crate) fn sse(
-        link: SseLink,
+    /// A frontend protocol's run (`POST /agui`, say): its events go out
+    /// encoded; the run's question is its first input.
+    pub(crate) fn run(
+        link: RunLink,
         request: Request,
         config: &ServerConfig,
         stopping: Arc<AtomicBool>,
@@ -126,7 +127,7 @@ impl IOWebsockets {
         IOWebsockets {
             events: true,
             filter: Filter::everything(),
-            target: Target::Sse(Mutex::new(link)),
+            target: Target::Run(Mutex::new(link)),
             request,
             input_timeout: config.input_timeout,
             idle_timeout: config.idle_timeout,
@@ -140,7 +141,7 @@ impl IOWebsockets {
     /// websocket client, whose conversation lives in its chat (or session).
     pub fn history(&self) -> Vec<crate::llm::Message> {
         match &self.target {
-            Target::Sse(link) => sse_lock(link).history(),
+            Target::Run(link) => run_lock(link).history(),
             Target::Link(_) | Target::Session(_) => Vec::new(),
         }
     }
@@ -157,7 +158,7 @@ impl IOWebsockets {
     /// message (see [`ChatOptions::resume`](crate::agentchat::ChatOptions::resume)).
     pub fn resumes(&self) -> bool {
         match &self.target {
-            Target::Sse(link) => sse_lock(link).resumes(),
+            Target::Run(link) => run_lock(link).resumes(),
             Target::Link(_) | Target::Session(_) => false,
         }
     }
@@ -191,7 +192,7 @@ impl IOWebsockets {
             }
             Target::Session(session) => session.publish(text),
             // AG-UI has no place for a printed line or text frame.
-            Target::Sse(_) => Ok(()),
+            Target::Run(_) => Ok(()),
         }
     }
 
@@ -217,10 +218,10 @@ impl IOWebsockets {
     /// for all its clients; true when one may still come back for the end
     /// (see [`Session::end`]).
     pub(crate) fn close(&self, code: CloseCode, reason: &str, error: Option<String>) -> bool {
-        if let Target::Sse(link) = &self.target {
+        if let Target::Run(link) = &self.target {
             // RUN_ERROR says why; a clean end (or a shutdown) finishes the run.
             let error = error.filter(|_| code == CloseCode::Error);
-            sse_lock(link).close(error.as_deref());
+            run_lock(link).close(error.as_deref());
             return false;
         }
         let error = error.map(|e| self.error_frame(&e));
@@ -231,7 +232,7 @@ impl IOWebsockets {
                 false
             }
             Target::Session(session) => session.end(code, reason, error),
-            Target::Sse(_) => false, // closed above
+            Target::Run(_) => false, // closed above
         }
     }
 
@@ -333,10 +334,10 @@ impl IOStream for IOWebsockets {
         });
         let link = match &self.target {
             Target::Link(link) => link,
-            Target::Sse(link) => {
+            Target::Run(link) => {
                 // The run's question first; then the human's answers, or
                 // the run ends waiting for one.
-                let mut link = sse_lock(link);
+                let mut link = run_lock(link);
                 if let Some(question) = link.take_question() {
                     return Ok(question);
                 }
@@ -387,7 +388,7 @@ impl IOStream for IOWebsockets {
             Target::Link(link) => link,
             Target::Session(session) => return session.ask_approval(&requests),
             // Answered by the run's request, or the run ends waiting.
-            Target::Sse(link) => return sse_lock(link).ask_approval(&requests),
+            Target::Run(link) => return run_lock(link).ask_approval(&requests),
         };
         let mut inner = lock(link);
         self.ready(&mut inner)?;
@@ -419,7 +420,7 @@ impl IOStream for IOWebsockets {
         match &self.target {
             Target::Link(link) => self.ready(&mut lock(link)),
             Target::Session(session) => session.check(),
-            Target::Sse(link) => sse_lock(link).check(),
+            Target::Run(link) => run_lock(link).check(),
         }
     }
 
@@ -430,18 +431,18 @@ impl IOStream for IOWebsockets {
     /// What the client's filter lets through; the kinds sent only on
     /// request, in events mode only (text mode shows none of them).
     fn wants(&self, kind: EventKind) -> bool {
-        if let Target::Sse(_) = &self.target {
+        if let Target::Run(_) = &self.target {
             return !kind.is_on_request() || crate::io::AGUI_KINDS.contains(&kind);
         }
         self.filter.allows_kind(kind) && (self.events || !kind.is_on_request())
     }
 
     fn send(&self, event: &Event) -> Result<()> {
-        if let Target::Sse(link) = &self.target {
+        if let Target::Run(link) = &self.target {
             if self.stopping.load(Ordering::SeqCst) {
                 return Err(Error::ServerStopping);
             }
-            return sse_lock(link).send(event);
+            return run_lock(link).send(event);
         }
         if !self.filter.allows(event) {
             return Ok(());
@@ -458,8 +459,8 @@ impl IOStream for IOWebsockets {
     }
 }
 
-/// Locks an AG-UI run's link (a panic while it was held leaves at worst a
+/// Locks a run's link (a panic while it was held leaves at worst a
 /// half-written event, after which the link fails on its own).
-fn sse_lock(link: &Mutex<SseLink>) -> std::sync::MutexGuard<'_, SseLink> {
+fn run_lock(link: &Mutex<RunLink>) -> std::sync::MutexGuard<'_, RunLink> {
     link.lock().unwrap_or_else(|p| p.into_inner())
 }

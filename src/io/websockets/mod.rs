@@ -14,6 +14,7 @@ mod connection;
 pub(crate) mod handshake;
 mod link;
 mod routes;
+mod run_link;
 mod run_request;
 mod serve;
 mod server;

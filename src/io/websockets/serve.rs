@@ -19,9 +19,10 @@ use crate::io::websockets::body::{BodyError, read_body};
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::link::{self, Link};
 use crate::io::websockets::routes::{self, Route};
+use crate::io::websockets::run_link::RunLink;
 use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
-use crate::io::websockets::sse::{Framing, SseLink};
+use crate::io::websockets::sse::{Framing, SseSink};
 use crate::io::websockets::{IOWebsockets, TcpSocket, Transport};
 use crate::io::websockets::{Refusal, Request, ServerConfig};
 use crate::io::{self, AguiEncoder, Filter};
@@ -177,19 +178,19 @@ fn serve_agui(
     let framing = Framing {
         headers: "",
         trailer: "",
-        keep_alive: config.sse_keep_alive,
     };
-    let Ok(link) = SseLink::start(
-        transport,
-        stream,
+    let Ok(sink) = SseSink::start(transport, stream, framing, cors.as_deref()) else {
+        return;
+    };
+    let Ok(link) = RunLink::start(
+        Box::new(sink),
         Box::new(encoder),
         run,
-        framing,
-        cors.as_deref(),
+        config.sse_keep_alive,
     ) else {
         return;
     };
-    let ws = Arc::new(IOWebsockets::sse(
+    let ws = Arc::new(IOWebsockets::run(
         link,
         request,
         config,

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::agentchat::chat::{Outgoing, Turn};
 use crate::agentchat::execute::execute;
 use crate::agentchat::{ConversableAgent, HumanInputMode, Tool, ToolContext, parse_arguments};
+use crate::io::approval::denied;
 use crate::io::{
     Decision, Event, ExecuteFunctionEvent, ExecutedFunctionEvent,
     TerminationAndHumanReplyNoInputEvent, TerminationEvent, ToolApprovalRequestEvent, ToolResponse,
@@ -32,19 +33,6 @@ enum Plan {
     Step(Step),
     /// Waits for answer `index` of the approval requests.
     Ask(Tool, Value, usize),
-}
-
-/// What the model is told of a denied call.
-fn denied(name: &str, reason: Option<&str>, remembered: bool) -> String {
-    let every = if remembered {
-        " (as for every call of it)"
-    } else {
-        ""
-    };
-    match reason.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(reason) => format!("The user denied this call of {name}{every}: {reason}"),
-        None => format!("The user denied this call of {name}{every}."),
-    }
 }
 
 /// What the termination and human-input check decided.

@@ -87,7 +87,8 @@ fn approval_schema() -> Value {
     })
 }
 
-fn id(prefix: &str) -> String {
+/// A fresh id starting with `prefix`.
+pub(crate) fn id(prefix: &str) -> String {
     format!("{prefix}_{}", Uuid::new_v4().to_string().replace('-', ""))
 }
 

@@ -83,6 +83,20 @@ pub enum Decision {
     },
 }
 
+/// What the model is told of a denied call (of tool `name`, for
+/// `reason`; `remembered` when the human denied every call of it).
+pub(crate) fn denied(name: &str, reason: Option<&str>, remembered: bool) -> String {
+    let every = if remembered {
+        " (as for every call of it)"
+    } else {
+        ""
+    };
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) => format!("The user denied this call of {name}{every}: {reason}"),
+        None => format!("The user denied this call of {name}{every}."),
+    }
+}
+
 /// The way back to a [`run`](crate::agentchat::run)'s chat, inside the
 /// requests it yields; empty elsewhere. Every reply compares equal: it is
 /// no part of what the event says.

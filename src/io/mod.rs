@@ -29,6 +29,7 @@ mod render;
 mod reply;
 mod stream;
 mod tee;
+mod ui_message;
 mod uuid;
 pub mod websockets;
 
@@ -62,5 +63,6 @@ pub use render::{Color, TextPart};
 pub use reply::{ReplyEndEvent, ReplyStartEvent, ToolCallDeltaEvent};
 pub use stream::{IOStream, joined, send_as_text};
 pub use tee::Tee;
+pub use ui_message::UiMessageEncoder;
 pub use uuid::{ParseUuidError, Uuid};
 pub use websockets::IOWebsockets;

@@ -74,6 +74,19 @@ pub const AGUI_CLIENT: Tool = Tool {
     )),
 };
 
+/// Node.js with the Vercel AI SDK's `ai` package of tests/ai_sdk (its
+/// lockfile).
+pub const AI_SDK_CLIENT: Tool = Tool {
+    name: "node",
+    paths: &["/usr/bin/node"],
+    package: "nodejs",
+    require: "AGENTIO_REQUIRE_NODE",
+    with: Some((
+        "tests/ai_sdk/node_modules/ai/package.json",
+        "npm ci --prefix tests/ai_sdk",
+    )),
+};
+
 /// util-linux's `script`: a pseudo-terminal for the console tests.
 pub const SCRIPT: Tool = Tool {
     name: "script",

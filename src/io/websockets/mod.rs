@@ -22,6 +22,7 @@ mod session;
 mod shared;
 mod sse;
 mod transport;
+mod ui_request;
 
 pub use config::{HandshakeHook, Refusal, ServerConfig, ServerSettings};
 pub use connection::IOWebsockets;

@@ -1,0 +1,353 @@
+//! agentio's events as the Vercel AI SDK's UI message stream, checked with
+//! the SDK's own package (`ai`'s `uiMessageChunkSchema` for every chunk,
+//! its `readUIMessageStream` to build the message, from tests/ai_sdk's
+//! lockfile): the notebook chat on the mock model, a reply with reasoning,
+//! an approval that ends the run, a denied call, a failed run and a group
+//! chat.
+//!
+//! Reported as ignored when Node.js or the packages are missing (`npm ci
+//! --prefix tests/ai_sdk`), unless `AGENTIO_REQUIRE_NODE` is set.
+
+mod common;
+#[path = "common/external.rs"]
+mod external;
+
+use std::sync::{Arc, Mutex};
+
+use agentio::agentchat::{
+    ChatOptions, ConversableAgent, GroupChat, GroupChatManager, HumanInputMode, SpeakerSelection,
+};
+use agentio::io::{
+    self, Decision, Encoder, Event, EventKind, IOStream, ToolApprovalRequestEvent,
+    ToolApprovalResponseEvent, UiMessageEncoder,
+};
+use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper, ReplayClient};
+use common::notebook::{Model, chat_with, example};
+use common::weather::{Ran, cities, done, paris_call, weather};
+use common::{MockServer, Must, Reply, content_chunk, finish_chunk, role_chunk, streamed_text};
+use serde_json::{Value, json};
+
+fn main() {
+    external::run(vec![
+        trial!(
+            the_notebook_chat_is_one_valid_ui_message,
+            external::AI_SDK_CLIENT
+        ),
+        trial!(reasoning_is_a_reasoning_part, external::AI_SDK_CLIENT),
+        trial!(an_approval_ends_the_message_asking, external::AI_SDK_CLIENT),
+        trial!(a_denied_call_is_output_denied, external::AI_SDK_CLIENT),
+        trial!(a_failed_run_ends_with_an_error, external::AI_SDK_CLIENT),
+        trial!(a_group_chats_turns_are_steps, external::AI_SDK_CLIENT),
+    ]);
+}
+
+/// A stream that encodes UI message chunks and keeps them (as a transport
+/// would send them). Its approvals: `None` ends the run asking the
+/// frontend; a decision answers every request.
+struct UiStream {
+    encoder: Mutex<UiMessageEncoder>,
+    chunks: Mutex<Vec<Value>>,
+    decision: Option<Decision>,
+}
+
+impl UiStream {
+    fn new(user: &str, decision: Option<Decision>) -> Arc<UiStream> {
+        let mut encoder = UiMessageEncoder::new().message_id("msg-1").user(user);
+        let start = encoder.start();
+        Arc::new(UiStream {
+            encoder: Mutex::new(encoder),
+            chunks: Mutex::new(start),
+            decision,
+        })
+    }
+
+    fn push(&self, chunks: Vec<Value>) {
+        self.chunks.lock().must("the chunks").extend(chunks);
+    }
+
+    fn finish(&self) -> Vec<Value> {
+        let end = self.encoder.lock().must("the encoder").finish();
+        self.push(end);
+        self.chunks.lock().must("the chunks").clone()
+    }
+}
+
+impl IOStream for UiStream {
+    fn print(&self, _: &[&str], _: &str, _: &str, _: bool) -> agentio::Result<()> {
+        Ok(())
+    }
+    fn input(&self, _: &str, _: bool) -> agentio::Result<String> {
+        Err(agentio::Error::InputClosed)
+    }
+    fn send(&self, event: &Event) -> agentio::Result<()> {
+        let encoded = self.encoder.lock().must("the encoder").encode(event);
+        self.push(encoded);
+        Ok(())
+    }
+    fn wants(&self, kind: EventKind) -> bool {
+        !kind.is_on_request() || agentio::io::AGUI_KINDS.contains(&kind)
+    }
+    fn ask_approval(
+        &self,
+        requests: &[ToolApprovalRequestEvent],
+    ) -> agentio::Result<Vec<ToolApprovalResponseEvent>> {
+        let waiting: Vec<Event> = requests
+            .iter()
+            .cloned()
+            .map(Event::ToolApprovalRequest)
+            .collect();
+        let Some(decision) = &self.decision else {
+            let asked = self.encoder.lock().must("the encoder").interrupt(&waiting);
+            self.push(asked);
+            return Err(agentio::Error::InputClosed); // the run ends here
+        };
+        let mut answers = Vec::new();
+        for (request, event) in requests.iter().zip(&waiting) {
+            let answer =
+                ToolApprovalResponseEvent::new(&request.request_id, decision.clone(), false);
+            self.send(event)?;
+            self.send(&Event::ToolApprovalResponse(answer.clone()))?;
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+}
+
+/// What the `ai` package makes of `chunks`: `{types, message, errors}`, or
+/// a failure saying why it refuses them.
+fn verify(chunks: &[Value]) -> Value {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ai_sdk/verify.mjs");
+    let lines: Vec<String> = chunks.iter().map(Value::to_string).collect();
+    let mut node = std::process::Command::new(external::AI_SDK_CLIENT.path())
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .must("node");
+    node.stdin
+        .take()
+        .must("node's stdin")
+        .write_all(lines.join("\n").as_bytes())
+        .must("the chunks");
+    let output = node.wait_with_output().must("node's verdict");
+    assert!(
+        output.status.success(),
+        "the AI SDK refuses the chunks: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        lines.join("\n")
+    );
+    serde_json::from_slice(&output.stdout).must("the summary")
+}
+
+fn parts(summary: &Value) -> Vec<Value> {
+    summary["message"]["parts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn of_type<'a>(parts: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    parts.iter().filter(|p| p["type"] == kind).collect()
+}
+
+fn mock_client(mock: &MockServer) -> Arc<OpenAIWrapper> {
+    let config = LlmConfig::new(vec![
+        ConfigEntry::new("mock-model").base_url(mock.base_url()),
+    ])
+    .stream(true)
+    .cache_seed(None);
+    Arc::new(OpenAIWrapper::new(config).must("the client"))
+}
+
+fn the_notebook_chat_is_one_valid_ui_message() {
+    let mock = MockServer::start(vec![
+        common::streamed_tool_call("call_1", "weather_forecast", r#"{"city": "Paris"}"#),
+        streamed_text(&["Sunny ", "in ", "Paris. ", "TERMINATE"]),
+    ]);
+    let stream = UiStream::new("user_proxy", None);
+    io::with_default(stream.clone(), || {
+        chat_with(Model::Mock(&mock.base_url()), "Weather in Paris?".into())
+    })
+    .must("the chat");
+    let summary = verify(&stream.finish());
+    assert_eq!(summary["message"]["id"], "msg-1", "{summary}");
+    let parts = parts(&summary);
+    let kinds: Vec<&str> = parts.iter().filter_map(|p| p["type"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["step-start", "tool-weather_forecast", "step-start", "text"],
+        "{summary}"
+    );
+    let call = &parts[1];
+    assert_eq!(call["toolCallId"], "call_1");
+    assert_eq!(call["state"], "output-available", "{summary}");
+    assert_eq!(call["input"], json!({"city": "Paris"}));
+    let output = call["output"].as_str().unwrap_or("");
+    assert!(
+        output.starts_with("The weather forecast for Paris"),
+        "{summary}"
+    );
+    assert_eq!(parts[3]["text"], "Sunny in Paris. TERMINATE");
+    assert_eq!(parts[3]["state"], "done");
+    assert_eq!(summary["errors"], json!([]));
+    let types = summary["types"].as_array().must("types");
+    assert_eq!(types.last(), Some(&json!("finish")));
+}
+
+fn reasoning_is_a_reasoning_part() {
+    let reasoning = |text: &str| {
+        json!({"object": "chat.completion.chunk", "model": "mock-model",
+               "choices": [{"index": 0, "delta": {"reasoning_content": text}, "finish_reason": null}]})
+        .to_string()
+    };
+    let mock = MockServer::start(vec![Reply::Sse(vec![
+        role_chunk(),
+        reasoning("Think "),
+        reasoning("first."),
+        content_chunk("Done."),
+        finish_chunk("stop"),
+    ])]);
+    let mut chatbot = ConversableAgent::new("chatbot")
+        .human_input_mode(HumanInputMode::Never)
+        .model_client(mock_client(&mock));
+    let mut user = ConversableAgent::new("user").human_input_mode(HumanInputMode::Never);
+    let stream = UiStream::new("user", None);
+    io::with_default(stream.clone(), || {
+        user.initiate_chat(&mut chatbot, ChatOptions::new("Hi").max_turns(1))
+    })
+    .must("the chat");
+    let summary = verify(&stream.finish());
+    let parts = parts(&summary);
+    let kinds: Vec<&str> = parts.iter().filter_map(|p| p["type"].as_str()).collect();
+    assert_eq!(kinds, ["step-start", "reasoning", "text"], "{summary}");
+    assert_eq!(parts[1]["text"], "Think first.");
+    assert_eq!(parts[1]["state"], "done");
+    assert_eq!(parts[2]["text"], "Done.");
+}
+
+fn an_approval_ends_the_message_asking() {
+    let mock = MockServer::start(vec![paris_call(), done()]);
+    let ran = Ran::default();
+    let (mut chatbot, mut user_proxy) =
+        example::notebook_agents_with(mock_client(&mock), weather(&ran));
+    let stream = UiStream::new("user_proxy", None);
+    let ended = io::with_default(stream.clone(), || {
+        user_proxy.initiate_chat(&mut chatbot, "Weather in Paris?")
+    });
+    assert!(ended.is_err(), "the run stops where it waits");
+    let chunks = stream.finish(); // nothing more: the interrupt ended it
+    let summary = verify(&chunks);
+    let types: Vec<&str> = summary["types"]
+        .as_array()
+        .map(|t| t.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        types[types.len() - 3..],
+        ["tool-approval-request", "finish-step", "finish"],
+        "{summary}"
+    );
+    assert_eq!(
+        chunks.last(),
+        Some(&json!({"type": "finish", "finishReason": "tool-calls"}))
+    );
+    let parts = parts(&summary);
+    let call = of_type(&parts, "tool-weather_forecast");
+    assert_eq!(call.len(), 1, "{summary}");
+    assert_eq!(call[0]["state"], "approval-requested", "{summary}");
+    assert_eq!(call[0]["approval"]["id"], "approval-call_1");
+    assert_eq!(call[0]["input"], json!({"city": "Paris"}));
+    assert!(cities(&ran).is_empty(), "nothing ran");
+}
+
+fn a_denied_call_is_output_denied() {
+    let mock = MockServer::start(vec![paris_call(), done()]);
+    let ran = Ran::default();
+    let (mut chatbot, mut user_proxy) =
+        example::notebook_agents_with(mock_client(&mock), weather(&ran));
+    let denied = Decision::Deny {
+        reason: Some("not today".into()),
+    };
+    let stream = UiStream::new("user_proxy", Some(denied));
+    io::with_default(stream.clone(), || {
+        user_proxy.initiate_chat(&mut chatbot, "Weather in Paris?")
+    })
+    .must("the chat");
+    let summary = verify(&stream.finish());
+    let parts = parts(&summary);
+    let call = of_type(&parts, "tool-weather_forecast");
+    assert_eq!(call.len(), 1, "{summary}");
+    assert_eq!(call[0]["state"], "output-denied", "{summary}");
+    let texts: Vec<&Value> = of_type(&parts, "text").iter().map(|p| &p["text"]).collect();
+    assert_eq!(texts, [&json!("Done. TERMINATE")], "{summary}");
+    assert!(cities(&ran).is_empty(), "nothing ran");
+}
+
+fn a_failed_run_ends_with_an_error() {
+    let mut encoder = UiMessageEncoder::new();
+    let mut chunks = encoder.start();
+    let mut fragment = agentio::io::StreamEvent::new("Half a ");
+    fragment.sender = Some("chatbot".into());
+    chunks.extend(encoder.encode(&Event::Stream(fragment)));
+    chunks.extend(encoder.fail("the model went away"));
+    let summary = verify(&chunks);
+    assert_eq!(
+        summary["errors"],
+        json!(["the model went away"]),
+        "{summary}"
+    );
+    let parts = parts(&summary);
+    assert_eq!(
+        parts.last().map(|p| &p["state"]),
+        Some(&json!("done")),
+        "{summary}"
+    );
+    assert_eq!(
+        chunks.last(),
+        Some(&json!({"type": "finish", "finishReason": "error"}))
+    );
+}
+
+fn a_group_chats_turns_are_steps() {
+    let say = |text: &str| Arc::new(ReplayClient::new().text([text.to_owned()]));
+    let writer = ConversableAgent::new("writer")
+        .human_input_mode(HumanInputMode::Never)
+        .stream(true)
+        .model_client(say("Roses are red."));
+    let critic = ConversableAgent::new("critic")
+        .human_input_mode(HumanInputMode::Never)
+        .model_client(say("TERMINATE"));
+    let user = ConversableAgent::new("user_proxy").human_input_mode(HumanInputMode::Never);
+    let group = GroupChat::new([user, writer, critic])
+        .max_round(4)
+        .speaker_selection_method(SpeakerSelection::RoundRobin);
+    let mut manager = GroupChatManager::new(group);
+    let stream = UiStream::new("user_proxy", None);
+    io::with_default(stream.clone(), || {
+        manager.initiate_chat("user_proxy", "Write a poem.")
+    })
+    .must("the group chat");
+    let summary = verify(&stream.finish());
+    let parts = parts(&summary);
+    let shape: Vec<String> = parts
+        .iter()
+        .map(|p| match p["type"].as_str() {
+            Some("text") => format!("text:{}", p["text"].as_str().unwrap_or("")),
+            Some("data-speaker") => format!("speaker:{}", p["data"]["name"].as_str().unwrap_or("")),
+            other => other.unwrap_or("").to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "step-start",
+            "speaker:writer",
+            "text:Roses are red.",
+            "step-start",
+            "speaker:critic",
+            "text:TERMINATE",
+        ],
+        "{summary}"
+    );
+}

@@ -9,7 +9,7 @@ use crate::io::Event;
 
 /// Turns a chat's events into one frontend protocol's messages, for one run
 /// (one request of the frontend): [`AguiEncoder`](crate::io::AguiEncoder)
-/// for AG-UI, `UiMessageEncoder` (coming next) for the
+/// for AG-UI, [`UiMessageEncoder`](crate::io::UiMessageEncoder) for the
 /// Vercel AI SDK's UI message stream.
 ///
 /// An encoder keeps what is open (a text part, a tool call, a step) so that

@@ -257,7 +257,7 @@ mod tests {
             request.history[1].tool_calls[0].function,
             FunctionCall::new("weather_forecast", r#"{"city":"Paris"}"#)
         );
-        assert!(!request.is_empty());
+        assert!(request.question.is_none(), "a resume asks nothing new");
         Ok(())
     }
 

@@ -38,6 +38,14 @@ fn main() {
         trial!(a_denied_call_is_output_denied, external::AI_SDK_CLIENT),
         trial!(a_failed_run_ends_with_an_error, external::AI_SDK_CLIENT),
         trial!(a_group_chats_turns_are_steps, external::AI_SDK_CLIENT),
+        trial!(
+            use_chat_runs_the_notebook_chat_over_http,
+            external::AI_SDK_CLIENT
+        ),
+        trial!(
+            use_chat_answers_an_approval_and_the_run_goes_on,
+            external::AI_SDK_CLIENT
+        ),
     ]);
 }
 
@@ -349,5 +357,144 @@ fn a_group_chats_turns_are_steps() {
             "text:TERMINATE",
         ],
         "{summary}"
+    );
+}
+
+/// The example's server (its AI SDK endpoint is `/api/chat`), every tool
+/// call waiting for approval when `approve_tools`.
+fn serve(approve_tools: bool) -> agentio::io::websockets::WebsocketServer {
+    let setup = example::Setup {
+        model: example::Model::Replay,
+        approve_tools,
+        human_input_mode: HumanInputMode::Never,
+    };
+    example::serve("127.0.0.1", 0, setup).must("the server")
+}
+
+/// The SDK's own chat (tests/ai_sdk/use_chat.mjs) asking `question` at
+/// the server's `/api/chat`, answering approvals with `decisions`: its
+/// summary.
+fn use_chat(
+    server: &agentio::io::websockets::WebsocketServer,
+    question: &str,
+    decisions: &[Value],
+) -> Value {
+    let url = format!("{}api/chat", example::page_url(server));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ai_sdk/use_chat.mjs");
+    let output = std::process::Command::new(external::AI_SDK_CLIENT.path())
+        .arg(script)
+        .arg(url)
+        .arg(question)
+        .args(decisions.iter().map(Value::to_string))
+        .output()
+        .must("node");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).must("the summary");
+    assert_eq!(summary["errors"], json!([]), "{summary}");
+    for response in summary["responses"].as_array().must("responses") {
+        assert_eq!(response["status"], 200, "{summary}");
+        assert_eq!(response["header"], "v1", "{summary}");
+        assert_eq!(response["done"], true, "ends with [DONE]: {summary}");
+    }
+    summary
+}
+
+/// The parts of the summary's last message: (type, state).
+fn last_parts(summary: &Value) -> Vec<(String, String)> {
+    let messages = summary["messages"].as_array().must("messages");
+    let last = messages.last().must("a message");
+    last["parts"]
+        .as_array()
+        .must("parts")
+        .iter()
+        .map(|p| {
+            let text = |key: &str| p[key].as_str().unwrap_or("").to_owned();
+            (text("type"), text("state"))
+        })
+        .collect()
+}
+
+fn use_chat_runs_the_notebook_chat_over_http() {
+    let server = serve(false);
+    let summary = use_chat(&server, "What's the weather in Paris?", &[]);
+    let messages = summary["messages"].as_array().must("messages");
+    assert_eq!(messages.len(), 2, "the question and one reply: {summary}");
+    let parts = last_parts(&summary);
+    let tool: Vec<&(String, String)> = parts
+        .iter()
+        .filter(|(t, _)| t == "tool-weather_forecast")
+        .collect();
+    assert_eq!(
+        tool,
+        [&("tool-weather_forecast".into(), "output-available".into())],
+        "{summary}"
+    );
+    let reply = &messages[1];
+    let call = reply["parts"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["type"] == "tool-weather_forecast"))
+        .must("the tool part");
+    assert_eq!(call["input"], json!({"city": "Paris"}));
+    let output = call["output"].as_str().unwrap_or("");
+    assert!(
+        output.starts_with("The weather forecast for Paris at "),
+        "{output}"
+    );
+    let texts: Vec<&str> = reply["parts"]
+        .as_array()
+        .must("parts")
+        .iter()
+        .filter(|p| p["type"] == "text")
+        .filter_map(|p| p["text"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 1, "the poem once: {summary}");
+    assert!(
+        texts[0].starts_with("Beneath the Paris sky"),
+        "{}",
+        texts[0]
+    );
+    assert_eq!(texts[0].split_whitespace().count(), 200);
+}
+
+fn use_chat_answers_an_approval_and_the_run_goes_on() {
+    let server = serve(true);
+    let approve = json!({"approved": true});
+    let summary = use_chat(&server, "What's the weather in Paris?", &[approve]);
+    let responses = summary["responses"].as_array().must("responses");
+    assert_eq!(responses.len(), 2, "{summary}");
+    let first: Vec<&str> = responses[0]["types"]
+        .as_array()
+        .must("types")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(first.contains(&"tool-approval-request"), "{first:?}");
+    assert!(
+        !first.contains(&"tool-output-available"),
+        "not run yet: {first:?}"
+    );
+    // The continuation extends the same assistant message.
+    let messages = summary["messages"].as_array().must("messages");
+    assert_eq!(messages.len(), 2, "{summary}");
+    let parts = last_parts(&summary);
+    assert!(
+        parts.contains(&("tool-weather_forecast".into(), "output-available".into())),
+        "{parts:?}"
+    );
+    assert!(
+        parts.iter().any(|(t, _)| t == "text"),
+        "the poem: {parts:?}"
+    );
+
+    let deny = json!({"approved": false, "reason": "not today"});
+    let summary = use_chat(&server, "What's the weather in Paris?", &[deny]);
+    let parts = last_parts(&summary);
+    assert!(
+        parts.contains(&("tool-weather_forecast".into(), "output-denied".into())),
+        "{parts:?}"
     );
 }

@@ -91,6 +91,7 @@ impl RunAgentInput {
                 history: messages.collect(),
                 question: None,
                 answers,
+                message_id: None,
             };
             if request.history.is_empty() {
                 return Err("the RunAgentInput resumes a run but carries no conversation".into());
@@ -107,6 +108,7 @@ impl RunAgentInput {
                 .collect(),
             question: Some(text_of(&self.messages[last].content).unwrap_or_default()),
             answers,
+            message_id: None,
         })
     }
 

@@ -19,9 +19,9 @@ pub(super) enum Route<'a> {
     },
     /// A plain GET or HEAD of `/` when the server has a page.
     Page(&'a str),
-    /// A `POST` of an AG-UI run to the AG-UI path.
-    Agui,
-    /// A browser's CORS preflight (`OPTIONS`) for the AG-UI path.
+    /// A `POST` of a run to a frontend protocol's path.
+    Run(Protocol),
+    /// A browser's CORS preflight (`OPTIONS`) for a protocol's path.
     Preflight,
     /// Not a valid upgrade, on a path where a websocket is expected (`/`,
     /// `/ws`): 426 and why, so a misconfigured proxy is easy to spot.
@@ -39,6 +39,16 @@ pub(super) enum Route<'a> {
     },
 }
 
+/// The frontend protocols a run may be asked in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Protocol {
+    /// AG-UI: a `RunAgentInput`, answered with AG-UI events.
+    Agui,
+    /// The Vercel AI SDK: its chat request, answered with its UI message
+    /// stream.
+    AiSdk,
+}
+
 impl<'a> Route<'a> {
     /// Decides the route of `request` on a server with `config`.
     pub(super) fn of(request: &'a Request, config: &'a ServerConfig, draining: bool) -> Route<'a> {
@@ -47,10 +57,17 @@ impl<'a> Route<'a> {
         {
             return Route::Health { draining };
         }
-        if config.agui_path.as_deref() == Some(request.path()) {
+        let protocol = if config.agui_path.as_deref() == Some(request.path()) {
+            Some(Protocol::Agui)
+        } else if config.ai_sdk_path.as_deref() == Some(request.path()) {
+            Some(Protocol::AiSdk)
+        } else {
+            None
+        };
+        if let Some(protocol) = protocol {
             match request.method() {
                 "POST" if draining => return Route::Draining,
-                "POST" => return Route::Agui,
+                "POST" => return Route::Run(protocol),
                 "OPTIONS" => return Route::Preflight,
                 _ => {}
             }
@@ -76,7 +93,7 @@ impl<'a> Route<'a> {
             Route::UpgradeRequired(why) => (426, "text/plain", why),
             Route::NotFound => (404, "text/plain", "not found\n"),
             Route::Draining => (503, "text/plain", "server is draining; connect again\n"),
-            Route::Upgrade { .. } | Route::Agui | Route::Preflight => return None,
+            Route::Upgrade { .. } | Route::Run(_) | Route::Preflight => return None,
         })
     }
 
@@ -88,7 +105,7 @@ impl<'a> Route<'a> {
     }
 }
 
-/// The answer to a CORS preflight for the AG-UI path: 204, naming the
+/// The answer to a CORS preflight for a protocol's path: 204, naming the
 /// origin when the server allows it (else without, and the browser refuses).
 pub(super) fn preflight(out: &mut impl Write, request: &Request, config: &ServerConfig) {
     let allowed = match config.cors_allows(request.header("origin")) {
@@ -275,6 +292,28 @@ mod tests {
         assert!(out.is_empty(), "the handshake answers an upgrade");
         Route::NotFound.respond(&mut out);
         assert!(out.starts_with(b"HTTP/1.1 404 Not Found\r\n"));
+    }
+
+    #[test]
+    fn runs_are_posted_to_each_protocols_path() {
+        let config = ServerConfig::default();
+        assert_eq!(route(&config, false, "POST", "/agui", ""), "Run(Agui)");
+        assert_eq!(route(&config, false, "POST", "/api/chat", ""), "Run(AiSdk)");
+        assert_eq!(
+            route(&config, false, "OPTIONS", "/api/chat", ""),
+            "Preflight"
+        );
+        assert_eq!(route(&config, true, "POST", "/api/chat", ""), "Draining");
+        // The AI SDK's websocket transport upgrades on the same path.
+        assert_eq!(
+            route(&config, false, "GET", "/api/chat", UPGRADE),
+            r#"Upgrade { key: "dGhlIHNhbXBsZSBub25jZQ==" }"#
+        );
+        let config = ServerConfig::default()
+            .ai_sdk_path(None)
+            .agui_path(Some("/run"));
+        assert_eq!(route(&config, false, "POST", "/api/chat", ""), "NotFound");
+        assert_eq!(route(&config, false, "POST", "/run", ""), "Run(Agui)");
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub(crate) struct RunRequest {
     pub question: Option<String>,
     /// The human's answers to what the previous run waited for.
     pub answers: Answers,
+    /// The id the response's message takes: the AI SDK's `messageId`, the
+    /// assistant message a resumed run continues.
+    pub message_id: Option<String>,
 }
 
 /// The human's answers a request brings: decisions on tool calls, by call

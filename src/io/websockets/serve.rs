@@ -18,14 +18,16 @@ use crate::io::websockets::agui_input::RunAgentInput;
 use crate::io::websockets::body::{BodyError, read_body};
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::link::{self, Link};
-use crate::io::websockets::routes::{self, Route};
+use crate::io::websockets::routes::{self, Protocol, Route};
 use crate::io::websockets::run_link::RunLink;
+use crate::io::websockets::run_request::RunRequest;
 use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::sse::{Framing, SseSink};
+use crate::io::websockets::ui_request::parse_ui_request;
 use crate::io::websockets::{IOWebsockets, TcpSocket, Transport};
 use crate::io::websockets::{Refusal, Request, ServerConfig};
-use crate::io::{self, AguiEncoder, Filter};
+use crate::io::{self, AguiEncoder, Encoder, Filter, UiMessageEncoder};
 
 /// What `on_connect` may be: a function of the connection's stream that
 /// returns `Ok(())` or an error to report to the client.
@@ -62,9 +64,9 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
     request.resolve_client(&config.trusted_proxies);
     let draining = shared.draining.load(Ordering::SeqCst);
     let route = Route::of(&request, config, draining);
-    if route == Route::Agui {
-        return serve_agui(
-            transport, stream, request, rest, deadline, shared, on_connect,
+    if let Route::Run(protocol) = route {
+        return serve_run(
+            protocol, transport, stream, request, rest, deadline, shared, on_connect,
         );
     }
     if route == Route::Preflight {
@@ -137,9 +139,12 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
     close(&ws, outcome, stopping);
 }
 
-/// An AG-UI run (`POST` to the AG-UI path): its body (bounded in size and
-/// by the handshake's deadline), then the chat as server-sent AG-UI events.
-fn serve_agui(
+/// A frontend protocol's run (`POST` to its path): its body (bounded in
+/// size and by the handshake's deadline), then the chat as server-sent
+/// events in that protocol.
+#[allow(clippy::too_many_arguments)]
+fn serve_run(
+    protocol: Protocol,
     mut transport: Box<dyn Transport>,
     stream: Arc<TcpStream>,
     request: Request,
@@ -157,37 +162,20 @@ fn serve_agui(
     );
     let parsed = body
         .map_err(|BodyError(status, why)| (status, why))
-        .and_then(|body| {
-            let input = RunAgentInput::parse(&body).map_err(|why| (400, why))?;
-            let run = input.request().map_err(|why| (400, why))?;
-            Ok((input, run))
-        });
-    let (input, run) = match parsed {
+        .and_then(|body| open_run(protocol, &body).map_err(|why| (400, why)));
+    let (encoder, run, framing) = match parsed {
         Ok(parsed) => parsed,
         Err((status, why)) => {
             respond(&mut transport, status, "text/plain", &format!("{why}\n"));
             return;
         }
     };
-    let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
-    if let Some(question) = &run.question {
-        encoder = encoder.question(question.clone());
-    }
     let slot = ChatSlot::take(shared);
     let cors = config.cors_allows(request.header("origin"));
-    let framing = Framing {
-        headers: "",
-        trailer: "",
-    };
     let Ok(sink) = SseSink::start(transport, stream, framing, cors.as_deref()) else {
         return;
     };
-    let Ok(link) = RunLink::start(
-        Box::new(sink),
-        Box::new(encoder),
-        run,
-        config.sse_keep_alive,
-    ) else {
+    let Ok(link) = RunLink::start(Box::new(sink), encoder, run, config.sse_keep_alive) else {
         return;
     };
     let ws = Arc::new(IOWebsockets::run(
@@ -202,6 +190,52 @@ fn serve_agui(
     let stopping = shared.stopping.load(Ordering::SeqCst);
     drop(slot);
     close(&ws, outcome, stopping);
+}
+
+/// A run's request read in `protocol`: its encoder, what it asks, and how
+/// its event stream is framed.
+fn open_run(
+    protocol: Protocol,
+    body: &[u8],
+) -> std::result::Result<(Box<dyn Encoder>, RunRequest, Framing), String> {
+    match protocol {
+        Protocol::Agui => {
+            let input = RunAgentInput::parse(body)?;
+            let run = input.request()?;
+            let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
+            if let Some(question) = &run.question {
+                encoder = encoder.question(question.clone());
+            }
+            let framing = Framing {
+                headers: "",
+                trailer: "",
+            };
+            Ok((Box::new(encoder), run, framing))
+        }
+        Protocol::AiSdk => {
+            let run = parse_ui_request(body)?;
+            Ok((Box::new(ui_encoder(&run)), run, AI_SDK_FRAMING))
+        }
+    }
+}
+
+/// The AI SDK's event stream: its header, and `[DONE]` after the last chunk.
+const AI_SDK_FRAMING: Framing = Framing {
+    headers: "x-vercel-ai-ui-message-stream: v1\r\n",
+    trailer: "data: [DONE]\n\n",
+};
+
+/// The encoder of an AI SDK run: a resumed run continues the message it
+/// names; the question is the frontend's own.
+fn ui_encoder(run: &RunRequest) -> UiMessageEncoder {
+    let mut encoder = UiMessageEncoder::new();
+    if let Some(id) = &run.message_id {
+        encoder = encoder.message_id(id.clone());
+    }
+    if let Some(question) = &run.question {
+        encoder = encoder.question(question.clone());
+    }
+    encoder
 }
 
 /// What `on_connect` did, as `catch_unwind` reports it.

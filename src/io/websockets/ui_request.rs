@@ -3,8 +3,6 @@
 //! [`RunRequest`]: the conversation in OpenAI's shape, the new question,
 //! and the approvals the frontend answered.
 
-#![allow(dead_code, reason = "read by the AI SDK transport of the next commits")]
-
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -16,8 +14,11 @@ use crate::llm::Message;
 /// What the reader takes from the body: the rest (`id`, `trigger`,
 /// `messageId`, the app's own fields) is the transport's.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ChatBody {
     messages: Vec<UiMessage>,
+    #[serde(default)]
+    message_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +50,7 @@ pub(crate) fn parse_ui_request(body: &[u8]) -> Result<RunRequest, String> {
             history,
             question: Some(text_of(&last.parts)),
             answers: Answers::default(),
+            message_id: body.message_id,
         }),
         "assistant" => {
             let mut answers = Answers::default();
@@ -63,6 +65,7 @@ pub(crate) fn parse_ui_request(body: &[u8]) -> Result<RunRequest, String> {
                 history,
                 question: None,
                 answers,
+                message_id: body.message_id,
             })
         }
         role => Err(format!(

@@ -46,6 +46,19 @@ fn main() {
             use_chat_answers_an_approval_and_the_run_goes_on,
             external::AI_SDK_CLIENT
         ),
+        trial!(
+            the_websocket_transport_streams_the_chat_in_order,
+            external::AI_SDK_CLIENT
+        ),
+        trial!(
+            the_websocket_transport_answers_an_approval_on_the_same_connection,
+            external::AI_SDK_CLIENT
+        ),
+        trial!(
+            a_cut_reply_resumes_whole_from_sequence_zero,
+            external::AI_SDK_CLIENT
+        ),
+        trial!(abort_stops_the_model_stream, external::AI_SDK_CLIENT),
     ]);
 }
 
@@ -497,4 +510,198 @@ fn use_chat_answers_an_approval_and_the_run_goes_on() {
         parts.contains(&("tool-weather_forecast".into(), "output-denied".into())),
         "{parts:?}"
     );
+}
+
+/// tests/ai_sdk/ws_chat.mjs in `mode` against the server's `/api/chat`
+/// websocket: its summary.
+fn ws_chat(
+    server: &agentio::io::websockets::WebsocketServer,
+    mode: &str,
+    question: &str,
+    args: &[String],
+) -> Value {
+    let url = format!("{}/api/chat", server.uri());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ai_sdk/ws_chat.mjs");
+    let output = std::process::Command::new(external::AI_SDK_CLIENT.path())
+        .arg(script)
+        .args([mode, &url, question])
+        .args(args)
+        .output()
+        .must("node");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).must("the summary")
+}
+
+/// One connection's frames: every chunk's sequence is the next, from 0,
+/// between one `start` and one `end`, and no frame type the transport does
+/// not know. Returns the chunks.
+fn in_order(frames: &Value) -> Vec<Value> {
+    let frames = frames.as_array().must("frames");
+    let types: Vec<&str> = frames.iter().filter_map(|f| f["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"start"), "{types:?}");
+    assert_eq!(types.last(), Some(&"end"), "{types:?}");
+    let chunks: Vec<Value> = frames
+        .iter()
+        .filter(|f| f["type"] == "chunk")
+        .cloned()
+        .collect();
+    assert_eq!(
+        chunks.len() + 2,
+        frames.len(),
+        "only start, chunks, end: {types:?}"
+    );
+    for (i, chunk) in chunks.iter().enumerate() {
+        assert_eq!(chunk["sequence"], i, "no gaps, in order");
+        assert_eq!(chunk["requestId"], frames[0]["requestId"]);
+    }
+    chunks.into_iter().map(|f| f["chunk"].clone()).collect()
+}
+
+/// A reply message's poem parts and tool parts, checked: the tool call
+/// with its input and output, and the poem whole, once.
+fn assert_the_notebook_reply(message: &Value) {
+    let parts = message["parts"].as_array().must("parts");
+    let tools: Vec<&Value> = parts
+        .iter()
+        .filter(|p| p["type"] == "tool-weather_forecast")
+        .collect();
+    assert_eq!(tools.len(), 1, "{message}");
+    assert_eq!(tools[0]["state"], "output-available", "{message}");
+    assert_eq!(tools[0]["input"], json!({"city": "Paris"}));
+    let texts: Vec<&str> = parts
+        .iter()
+        .filter(|p| p["type"] == "text")
+        .filter_map(|p| p["text"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 1, "the poem once: {message}");
+    assert!(
+        texts[0].starts_with("Beneath the Paris sky"),
+        "{}",
+        texts[0]
+    );
+    assert_eq!(texts[0].split_whitespace().count(), 200);
+}
+
+fn the_websocket_transport_streams_the_chat_in_order() {
+    let server = serve(false);
+    let summary = ws_chat(&server, "chat", "What's the weather in Paris?", &[]);
+    assert_eq!(summary["errors"], json!([]), "{summary}");
+    let connections = summary["connections"].as_array().must("connections");
+    assert_eq!(connections.len(), 1, "{summary}");
+    in_order(&connections[0]);
+    let messages = summary["messages"].as_array().must("messages");
+    assert_eq!(messages.len(), 2, "{summary}");
+    assert_the_notebook_reply(&messages[1]);
+}
+
+fn the_websocket_transport_answers_an_approval_on_the_same_connection() {
+    let server = serve(true);
+    let approve = json!({"approved": true}).to_string();
+    let summary = ws_chat(&server, "chat", "What's the weather in Paris?", &[approve]);
+    assert_eq!(summary["errors"], json!([]), "{summary}");
+    let connections = summary["connections"].as_array().must("connections");
+    assert_eq!(
+        connections.len(),
+        1,
+        "one connection, two requests: {summary}"
+    );
+    let frames = connections[0].as_array().must("frames");
+    let starts = frames.iter().filter(|f| f["type"] == "start").count();
+    assert_eq!(starts, 2, "{summary}");
+    let messages = summary["messages"].as_array().must("messages");
+    assert_eq!(
+        messages.len(),
+        2,
+        "the reply goes on in one message: {summary}"
+    );
+    let parts = messages[1]["parts"].as_array().must("parts");
+    assert!(
+        parts
+            .iter()
+            .any(|p| p["type"] == "tool-weather_forecast" && p["state"] == "output-available"),
+        "{summary}"
+    );
+}
+
+fn a_cut_reply_resumes_whole_from_sequence_zero() {
+    // Paced, so the reply is still streaming when the client comes back.
+    let setup = example::Setup {
+        model: example::Model::ReplayPaced(std::time::Duration::from_millis(2)),
+        approve_tools: false,
+        human_input_mode: HumanInputMode::Never,
+    };
+    let server = example::serve("127.0.0.1", 0, setup).must("the server");
+    let summary = ws_chat(
+        &server,
+        "cut",
+        "What's the weather in Paris?",
+        &["20".into()],
+    );
+    assert_eq!(
+        summary["before"].as_array().map(Vec::len),
+        Some(20),
+        "{summary}"
+    );
+    let connections = summary["connections"].as_array().must("connections");
+    assert_eq!(connections.len(), 2, "{summary}");
+    // The second connection got the reply again from 0, then the rest.
+    let chunks = in_order(&connections[1]);
+    assert_eq!(
+        chunks.first().map(|c| c["type"].clone()),
+        Some(json!("start"))
+    );
+    assert_eq!(
+        chunks.last().map(|c| c["type"].clone()),
+        Some(json!("finish"))
+    );
+    assert_the_notebook_reply(&summary["message"]);
+}
+
+fn abort_stops_the_model_stream() {
+    let words: Vec<String> = (0..200)
+        .map(|i| common::content_chunk(&format!("word{i} ")))
+        .collect();
+    let mock = MockServer::start(vec![Reply::Slow(
+        words,
+        std::time::Duration::from_millis(10),
+    )]);
+    let model = example::Model::config(
+        LlmConfig::new(vec![
+            ConfigEntry::new("mock-model").base_url(mock.base_url()),
+        ])
+        .cache_seed(None),
+    )
+    .must("the model");
+    let server = example::serve("127.0.0.1", 0, model).must("the server");
+    let summary = ws_chat(&server, "abort", "Write a long poem.", &["5".into()]);
+    assert_eq!(
+        summary["before"].as_array().map(Vec::len),
+        Some(5),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["after"], "no-active",
+        "the connection still serves: {summary}"
+    );
+    // The model's stream is dropped: the mock sees its client leave.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !mock
+        .client_left_early
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the model stream went on"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let written = mock
+        .slow_events_written
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(written < 200, "stopped early: {written} of 200 chunks");
+    assert_eq!(mock.received().len(), 1, "no model call after the abort");
 }

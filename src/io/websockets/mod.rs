@@ -9,10 +9,12 @@
 mod accept;
 mod agui_input;
 mod body;
+mod chat_transport;
 mod config;
 mod connection;
 pub(crate) mod handshake;
 mod link;
+mod live_reply;
 mod routes;
 mod run_link;
 mod run_request;

@@ -16,6 +16,7 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::io::websockets::agui_input::RunAgentInput;
 use crate::io::websockets::body::{BodyError, read_body};
+use crate::io::websockets::chat_transport::serve_chat_transport;
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::link::{self, Link};
 use crate::io::websockets::routes::{self, Protocol, Route};
@@ -84,6 +85,19 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             return;
         }
     };
+    if config.ai_sdk_path.as_deref() == Some(request.path()) {
+        // The AI SDK's WebSocketChatTransport: requests in its own frames.
+        let key = key.to_owned();
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(config.max_message_size))
+            .max_frame_size(Some(config.max_message_size))
+            .read_buffer_size(READ_BUFFER);
+        if accept(&mut transport, &key, &request).is_err() {
+            return;
+        }
+        let ws = WebSocket::from_partially_read(transport, rest, Role::Server, Some(ws_config));
+        return serve_chat_transport(ws, stream, request, shared, on_connect);
+    }
     let asked = match SessionRequest::of(&request) {
         Ok(asked) => asked,
         Err(refusal) => {
@@ -227,7 +241,7 @@ const AI_SDK_FRAMING: Framing = Framing {
 
 /// The encoder of an AI SDK run: a resumed run continues the message it
 /// names; the question is the frontend's own.
-fn ui_encoder(run: &RunRequest) -> UiMessageEncoder {
+pub(super) fn ui_encoder(run: &RunRequest) -> UiMessageEncoder {
     let mut encoder = UiMessageEncoder::new();
     if let Some(id) = &run.message_id {
         encoder = encoder.message_id(id.clone());
@@ -239,12 +253,12 @@ fn ui_encoder(run: &RunRequest) -> UiMessageEncoder {
 }
 
 /// What `on_connect` did, as `catch_unwind` reports it.
-type Outcome = std::thread::Result<std::result::Result<(), String>>;
+pub(super) type Outcome = std::thread::Result<std::result::Result<(), String>>;
 
 /// Closes `ws` with the code that says how its chat ended; for a session,
 /// true when a client may still come back for the end (see
 /// [`IOWebsockets::close`]).
-fn close(ws: &IOWebsockets, outcome: Outcome, stopping: bool) -> bool {
+pub(super) fn close(ws: &IOWebsockets, outcome: Outcome, stopping: bool) -> bool {
     match outcome {
         Ok(Ok(())) if stopping => ws.close(CloseCode::Away, "server shutting down", None),
         Ok(Ok(())) => ws.close(CloseCode::Normal, "", None),

@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::io::websockets::ServerConfig;
+use crate::io::websockets::live_reply::LiveReplies;
 use crate::io::websockets::session::Sessions;
 
 /// What the accept loop and the connections share with the handle.
@@ -25,6 +26,8 @@ pub(super) struct Shared {
     pub(super) chats_ended: AtomicUsize,
     /// Sessions by id: chats that outlive their connections.
     pub(super) sessions: Sessions,
+    /// The AI SDK websocket transport's replies, by chat id, for resumes.
+    pub(super) replies: LiveReplies,
     /// Live connections: a handle on each socket, to close it on shutdown.
     live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -41,6 +44,7 @@ impl Shared {
         let (ended, ended_rx) = mpsc::sync_channel(1);
         Shared {
             sessions: Sessions::new(config.max_sessions),
+            replies: LiveReplies::new(config.max_sessions, config.detach_grace),
             config,
             stopping: Arc::new(AtomicBool::new(false)),
             draining: AtomicBool::new(false),

@@ -1,0 +1,387 @@
+//! The AI SDK's `WebSocketChatTransport` (package `ai`): one websocket
+//! carrying a client's chat requests one after another. The client sends
+//! `send` (a chat request, as `DefaultChatTransport` posts it), `resume`
+//! (the chat's reply again, from sequence 0, on any connection) and
+//! `abort`; the server answers `start`, `chunk` (the UI message chunks, a
+//! `sequence` from 0 with no gaps), `end`, `error` or `no-active`, and no
+//! other frame type (the client breaks on one it does not know).
+
+use std::net::TcpStream;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tungstenite::WebSocket;
+use tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::io;
+use crate::io::websockets::link::{Link, lock};
+use crate::io::websockets::live_reply::LiveReply;
+use crate::io::websockets::run_link::{RunLink, RunSink};
+use crate::io::websockets::serve::{OnConnect, close, ui_encoder};
+use crate::io::websockets::shared::{ChatSlot, Shared};
+use crate::io::websockets::ui_request::parse_ui_request;
+use crate::io::websockets::{IOWebsockets, Request, Transport};
+use crate::{Error, Result};
+
+/// How often a follower of a resumed reply looks at its own client.
+const FOLLOW_POLL: Duration = Duration::from_millis(200);
+
+/// Serves one `WebSocketChatTransport` connection until it closes.
+pub(super) fn serve_chat_transport(
+    ws: WebSocket<Box<dyn Transport>>,
+    tcp: Arc<TcpStream>,
+    request: Request,
+    shared: &Shared,
+    on_connect: &OnConnect,
+) {
+    let config = &shared.config;
+    let link = Arc::new(Mutex::new(Link::new(ws, tcp, config.write_timeout)));
+    while let Some(text) = next_frame(&link, config.idle_timeout) {
+        let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let (Some(kind), Some(request_id)) = (frame["type"].as_str(), frame["requestId"].as_str())
+        else {
+            lock(&link).close(
+                CloseCode::Policy,
+                "not a WebSocketChatTransport request",
+                None,
+                false,
+            );
+            return;
+        };
+        let chat_id = frame["id"].as_str().unwrap_or_default();
+        match kind {
+            "send" => {
+                let sent = send(
+                    &link, &text, chat_id, request_id, &request, shared, on_connect,
+                );
+                if sent.is_err() {
+                    break;
+                }
+            }
+            "resume" => {
+                if follow(&link, chat_id, request_id, shared).is_err() {
+                    break;
+                }
+            }
+            // Nothing runs for it on this connection any more.
+            "abort" => {}
+            _ => {
+                let why = json!({"type": "error", "requestId": request_id,
+                    "errorText": format!("unknown request type {kind:?}")});
+                if lock(&link).write(why.to_string()).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let stopping = shared.stopping.load(Ordering::SeqCst);
+    let code = if stopping {
+        CloseCode::Away
+    } else {
+        CloseCode::Normal
+    };
+    lock(&link).close(code, "", None, stopping);
+}
+
+/// Runs one `send`: its chat, as the reply's chunks.
+fn send(
+    link: &Arc<Mutex<Link>>,
+    text: &str,
+    chat_id: &str,
+    request_id: &str,
+    request: &Request,
+    shared: &Shared,
+    on_connect: &OnConnect,
+) -> Result<()> {
+    let config = &shared.config;
+    if shared.draining.load(Ordering::SeqCst) {
+        let frame = json!({"type": "error", "requestId": request_id,
+            "errorText": "the server is draining: connect again (to another instance)"});
+        lock(link).write(frame.to_string())?;
+        return Err(Error::ServerStopping);
+    }
+    let run = match parse_ui_request(text.as_bytes()) {
+        Ok(run) => run,
+        Err(why) => {
+            let frame = json!({"type": "error", "requestId": request_id, "errorText": why});
+            return lock(link).write(frame.to_string());
+        }
+    };
+    lock(link).write(json!({"type": "start", "requestId": request_id}).to_string())?;
+    let sink = ReplySink {
+        link: link.clone(),
+        request_id: request_id.to_owned(),
+        live: shared.replies.open(chat_id),
+        replay_bytes: config.session_replay_bytes,
+        sent: 0,
+        attached: true,
+        detached_at: None,
+        grace: config.detach_grace,
+        polled_at: Instant::now(),
+    };
+    let encoder = Box::new(ui_encoder(&run));
+    let slot = ChatSlot::take(shared);
+    let run = RunLink::start(Box::new(sink), encoder, run, config.sse_keep_alive)?;
+    let ws = Arc::new(IOWebsockets::run(
+        run,
+        request.clone(),
+        config,
+        shared.stopping.clone(),
+    ));
+    let outcome = io::with_default(ws.clone(), || {
+        catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
+    });
+    let stopping = shared.stopping.load(Ordering::SeqCst);
+    drop(slot);
+    close(&ws, outcome, stopping);
+    if lock(link).is_open() {
+        Ok(())
+    } else {
+        Err(Error::ConnectionClosed)
+    }
+}
+
+/// Answers a `resume`: the chat's reply from sequence 0, then the rest as
+/// it streams (whichever connection runs it), or `no-active`.
+fn follow(link: &Arc<Mutex<Link>>, chat_id: &str, request_id: &str, shared: &Shared) -> Result<()> {
+    let Some(reply) = shared.replies.get(chat_id) else {
+        let frame = json!({"type": "no-active", "requestId": request_id});
+        return lock(link).write(frame.to_string());
+    };
+    reply.follow(true);
+    let followed = follow_reply(link, &reply, request_id, shared);
+    reply.follow(false);
+    followed
+}
+
+fn follow_reply(
+    link: &Arc<Mutex<Link>>,
+    reply: &LiveReply,
+    request_id: &str,
+    shared: &Shared,
+) -> Result<()> {
+    lock(link).write(json!({"type": "start", "requestId": request_id}).to_string())?;
+    let mut next = 0;
+    loop {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return Err(Error::ServerStopping);
+        }
+        let Some(progress) = reply.wait_from(next, FOLLOW_POLL) else {
+            let frame = json!({"type": "error", "requestId": request_id,
+                "errorText": "the reply outgrew what the server keeps to replay it"});
+            return lock(link).write(frame.to_string());
+        };
+        let mut inner = lock(link);
+        for chunk in progress.chunks {
+            inner.write(chunk_frame(request_id, next, &chunk))?;
+            next += 1;
+        }
+        if progress.ended {
+            return inner.write(json!({"type": "end", "requestId": request_id}).to_string());
+        }
+        if screen(&mut inner, request_id) {
+            reply.abort();
+            return Ok(());
+        }
+        if !inner.is_open() {
+            return Err(Error::ConnectionClosed);
+        }
+    }
+}
+
+/// A `send`'s reply, as it streams: to its client while it is connected,
+/// and kept for a client that resumes it. A client that goes does not stop
+/// the chat at once: it runs on for the detach grace, and for as long as a
+/// resumed client follows it.
+struct ReplySink {
+    link: Arc<Mutex<Link>>,
+    request_id: String,
+    /// Where the chunks are kept for resumes (`None`: the server keeps its
+    /// most; this reply cannot be resumed).
+    live: Option<Arc<LiveReply>>,
+    replay_bytes: usize,
+    /// Chunks sent: the next sequence.
+    sent: usize,
+    attached: bool,
+    detached_at: Option<Instant>,
+    grace: Duration,
+    /// When the client's frames were last looked at.
+    polled_at: Instant,
+}
+
+/// How long a streaming reply goes without looking for the client's
+/// `abort`: a bound on how late a stop is seen, without a system call
+/// per token.
+const ABORT_POLL: Duration = Duration::from_millis(10);
+
+impl ReplySink {
+    /// Takes in the client's frames: its `abort` stops the run; a request
+    /// for something else is answered busy; a client gone detaches.
+    fn poll_client(&mut self) -> Result<()> {
+        self.polled_at = Instant::now();
+        if !self.attached {
+            return Ok(());
+        }
+        let mut inner = lock(&self.link);
+        let aborted = screen(&mut inner, &self.request_id);
+        let open = inner.is_open();
+        drop(inner);
+        if aborted {
+            return Err(Error::Cancelled);
+        }
+        if !open {
+            self.detach();
+        }
+        Ok(())
+    }
+
+    fn detach(&mut self) {
+        self.attached = false;
+        self.detached_at.get_or_insert_with(Instant::now);
+    }
+
+    /// Whether anyone still wants the reply.
+    fn wanted(&self) -> Result<()> {
+        let Some(live) = &self.live else {
+            return if self.attached {
+                Ok(())
+            } else {
+                Err(Error::ConnectionClosed)
+            };
+        };
+        if live.aborted() {
+            return Err(Error::Cancelled);
+        }
+        let waited = self.detached_at.map(|at| at.elapsed());
+        match waited {
+            Some(waited) if waited >= self.grace && live.followers() == 0 => {
+                Err(Error::ConnectionClosed)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl RunSink for ReplySink {
+    fn send(&mut self, messages: &[Value]) -> Result<()> {
+        for message in messages {
+            let chunk: Arc<str> = message.to_string().into();
+            let sequence = self.sent;
+            self.sent += 1;
+            if let Some(live) = &self.live {
+                live.push(chunk.clone(), self.replay_bytes);
+            }
+            if self.attached {
+                let frame = chunk_frame(&self.request_id, sequence, &chunk);
+                if lock(&self.link).write(frame).is_err() {
+                    self.detach();
+                }
+            }
+        }
+        if self.polled_at.elapsed() >= ABORT_POLL {
+            self.poll_client()?;
+        }
+        self.wanted()
+    }
+
+    fn keep_alive(&mut self) -> Result<()> {
+        if self.attached && lock(&self.link).ping().is_err() {
+            self.detach();
+        }
+        self.wanted()
+    }
+
+    fn check(&mut self) -> Result<()> {
+        self.poll_client()?;
+        self.wanted()
+    }
+
+    fn end(&mut self) {
+        if let Some(live) = &self.live {
+            live.end();
+        }
+        if self.attached {
+            let end = json!({"type": "end", "requestId": self.request_id});
+            let _ = lock(&self.link).write(end.to_string());
+        }
+    }
+}
+
+/// One chunk's frame (the chunk's JSON as it was kept).
+fn chunk_frame(request_id: &str, sequence: usize, chunk: &str) -> String {
+    let request_id = Value::from(request_id);
+    format!(r#"{{"type":"chunk","requestId":{request_id},"sequence":{sequence},"chunk":{chunk}}}"#)
+}
+
+/// The answer to a request that came while this connection was busy.
+fn busy(request_id: &str) -> String {
+    json!({"type": "error", "requestId": request_id,
+        "errorText": "this connection is busy with another request; send it when that one ends"})
+    .to_string()
+}
+
+/// A request frame's type and request id.
+fn request_of(text: &str) -> Option<(&'static str, String)> {
+    let frame: Value = serde_json::from_str(text).ok()?;
+    let kind = match frame["type"].as_str()? {
+        "send" => "send",
+        "resume" => "resume",
+        "abort" => "abort",
+        _ => return None,
+    };
+    Some((kind, frame["requestId"].as_str()?.to_owned()))
+}
+
+/// Takes in the frames that have already arrived while request
+/// `request_id` streams: true at its `abort`, the frames after it kept for
+/// the connection to serve next; another request meanwhile is answered
+/// busy; a frame that is no request ends the connection.
+fn screen(link: &mut Link, request_id: &str) -> bool {
+    link.poll(false);
+    while let Some(answer) = link.pending.pop_front() {
+        match request_of(&answer.text) {
+            Some(("abort", id)) if id == request_id => return true,
+            Some(("abort", _)) => {}
+            Some((_, id)) => {
+                let _ = link.write(busy(&id));
+            }
+            None => link.end(),
+        }
+    }
+    false
+}
+
+/// Waits for the client's next frame: pings while it is quiet, and gives
+/// up on one silent (no pong either) for `idle`; `None` once it has gone.
+fn next_frame(link: &Arc<Mutex<Link>>, idle: Duration) -> Option<String> {
+    let mut inner = lock(link);
+    let mut heard = Instant::now();
+    loop {
+        if let Some(answer) = inner.pending.pop_front() {
+            return Some(answer.text);
+        }
+        if !inner.is_open() || heard.elapsed() >= idle {
+            return None;
+        }
+        let wait = (idle / 2).max(Duration::from_millis(1));
+        inner.tcp.set_read_timeout(Some(wait)).ok()?;
+        match inner.ws.read() {
+            Ok(message) => {
+                heard = Instant::now();
+                inner.take(message, false);
+            }
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                inner.ping().ok()?;
+            }
+            Err(e) => inner.fail(e),
+        }
+    }
+}

@@ -47,6 +47,11 @@ fn main() {
             input_requests_are_input_required_interrupts,
             external::AGUI_CLIENT
         ),
+        trial!(a_waiting_chat_goes_on_in_place, external::AGUI_CLIENT),
+        trial!(
+            a_resume_at_another_server_rebuilds_the_chat,
+            external::AGUI_CLIENT
+        ),
         trial!(a_waiting_chat_keeps_its_stream_alive),
         trial!(bad_runs_get_clear_http_answers),
         trial!(a_client_that_closes_the_request_stops_the_chat),
@@ -276,8 +281,22 @@ fn serve_asking(
 /// One question, then a run per answer while the runs end in interrupts
 /// (tests/agui/interrupt.js): its summary.
 fn interrupted_runs(url: &str, question: &str, answers: &[Value]) -> Value {
+    interrupted_runs_resumed_at(url, None, question, answers)
+}
+
+/// [`interrupted_runs`] whose resuming runs go to `resume_url`.
+fn interrupted_runs_resumed_at(
+    url: &str,
+    resume_url: Option<&str>,
+    question: &str,
+    answers: &[Value],
+) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agui/interrupt.js");
-    let output = std::process::Command::new(external::AGUI_CLIENT.path())
+    let mut node = std::process::Command::new(external::AGUI_CLIENT.path());
+    if let Some(resume_url) = resume_url {
+        node.env("RESUME_URL", resume_url);
+    }
+    let output = node
         .arg(script)
         .arg(url)
         .arg(question)
@@ -416,6 +435,81 @@ fn input_requests_are_input_required_interrupts() {
         roles(&summary),
         ["user", "assistant", "tool", "assistant"],
         "{summary}"
+    );
+}
+
+fn a_waiting_chat_goes_on_in_place() {
+    // Input after each reply and approval for each call: three interrupts
+    // in one chat, answered one by one. Only a chat that waited (not one
+    // rebuilt from the messages, which would ask for input again before
+    // the call) gets through them in this order.
+    let server = serve_asking(true, HumanInputMode::Always);
+    let answers = [
+        json!({"status": "resolved", "payload": ""}),
+        json!({"status": "resolved", "payload": {"approved": true}}),
+        json!({"status": "resolved", "payload": "exit"}),
+    ];
+    let summary = interrupted_runs(&agui_url(&server), "Weather in Paris?", &answers);
+    let runs = summary["runs"].as_array().must("runs");
+    let reasons: Vec<&Value> = runs.iter().map(|r| &r["interrupts"][0]["reason"]).collect();
+    assert_eq!(
+        reasons,
+        [
+            &json!("input_required"),
+            &json!("tool_call"),
+            &json!("input_required"),
+            &Value::Null
+        ],
+        "{summary}"
+    );
+    assert_eq!(
+        roles(&summary),
+        ["user", "assistant", "tool", "assistant"],
+        "{summary}"
+    );
+    let result = summary["messages"][2]["content"].as_str().unwrap_or("");
+    assert!(
+        result.starts_with("The weather forecast for Paris at "),
+        "{result}"
+    );
+    // The runs that answered continued the chat: no new RUN of the model
+    // for the call, one poem.
+    let poem = summary["messages"][3]["content"].as_str().unwrap_or("");
+    assert_eq!(poem.split_whitespace().count(), 200, "the poem once");
+    assert_eq!(server.chats(), 0, "the chat is over");
+}
+
+fn a_resume_at_another_server_rebuilds_the_chat() {
+    let first = serve_asking(true, HumanInputMode::Never);
+    let other = serve_asking(true, HumanInputMode::Never);
+    let approve = json!({"status": "resolved", "payload": {"approved": true}});
+    let summary = interrupted_runs_resumed_at(
+        &agui_url(&first),
+        Some(&agui_url(&other)),
+        "Weather in Paris?",
+        &[approve],
+    );
+    let runs = summary["runs"].as_array().must("runs");
+    assert_eq!(runs.len(), 2, "{summary}");
+    assert_eq!(
+        roles(&summary),
+        ["user", "assistant", "tool", "assistant"],
+        "{summary}"
+    );
+    let result = summary["messages"][2]["content"].as_str().unwrap_or("");
+    assert!(
+        result.starts_with("The weather forecast for Paris at "),
+        "{result}"
+    );
+    // The first server's chat still waits; stopping the server ends it.
+    assert_eq!(first.chats(), 1, "parked on the first server");
+    assert_eq!(other.chats(), 0);
+    let started = std::time::Instant::now();
+    drop(first);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
     );
 }
 

@@ -3,7 +3,8 @@
 // carries `resume` (built with the client's own buildResumeArray), one
 // answer per interrupt. Prints a JSON summary: each run's event types and
 // interrupts, and the messages the agent assembled.
-// usage: node interrupt.js URL QUESTION ANSWER [ANSWER ...]
+// usage: [RESUME_URL=URL2] node interrupt.js URL QUESTION ANSWER [ANSWER ...]
+//   RESUME_URL: where the runs that resume go (another server, say).
 //   ANSWER: JSON {"status": "resolved"|"cancelled", "payload": …}, used for
 //   every interrupt of one run.
 const { HttpAgent, buildResumeArray } = require("@ag-ui/client");
@@ -35,6 +36,7 @@ async function main() {
     runs.push({ types, outcome, interrupts });
     if (interrupts.length === 0 || i === answers.length) break;
     const answer = JSON.parse(answers[i]);
+    if (process.env.RESUME_URL) agent.url = process.env.RESUME_URL;
     resume = buildResumeArray(
       agent.pendingInterrupts,
       Object.fromEntries(agent.pendingInterrupts.map((p) => [p.id, answer])),

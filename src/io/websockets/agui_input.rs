@@ -92,6 +92,7 @@ impl RunAgentInput {
                 question: None,
                 answers,
                 message_id: None,
+                thread_id: Some(self.thread_id.clone()),
             };
             if request.history.is_empty() {
                 return Err("the RunAgentInput resumes a run but carries no conversation".into());
@@ -109,6 +110,7 @@ impl RunAgentInput {
             question: Some(text_of(&self.messages[last].content).unwrap_or_default()),
             answers,
             message_id: None,
+            thread_id: Some(self.thread_id.clone()),
         })
     }
 

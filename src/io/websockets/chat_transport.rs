@@ -124,7 +124,9 @@ fn send(
     };
     let encoder = Box::new(ui_encoder(&run));
     let slot = ChatSlot::take(shared);
-    let run = RunLink::start(Box::new(sink), encoder, run, config.sse_keep_alive)?;
+    // No parking: this connection's next frame is the answer, and the
+    // thread that would read it is this one.
+    let run = RunLink::start(Box::new(sink), encoder, run, config.sse_keep_alive, None)?;
     let ws = Arc::new(IOWebsockets::run(
         run,
         request.clone(),

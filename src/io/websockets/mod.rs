@@ -15,6 +15,7 @@ mod connection;
 pub(crate) mod handshake;
 mod link;
 mod live_reply;
+mod parking;
 mod routes;
 mod run_link;
 mod run_request;

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crossbeam_channel::Sender;
+
+use crate::io::websockets::parking::{Handoff, Park};
 use crate::io::websockets::run_request::{Answers, RunRequest};
 use crate::io::{
     Encoder, Event, InputRequestEvent, ToolApprovalRequestEvent, ToolApprovalResponseEvent,
@@ -41,6 +44,12 @@ pub(crate) struct RunLink {
     last_write: Instant,
     keep_alive: Duration,
     open: bool,
+    /// Where the chat waits for the run that answers an interrupt (`None`:
+    /// it ends, and that run rebuilds it).
+    park: Option<Park>,
+    /// Held while the chat serves a response handed over by another
+    /// request's thread, which waits for it to drop.
+    done: Option<Sender<()>>,
 }
 
 impl RunLink {
@@ -51,6 +60,7 @@ impl RunLink {
         mut encoder: Box<dyn Encoder>,
         request: RunRequest,
         keep_alive: Duration,
+        park: Option<Park>,
     ) -> Result<RunLink> {
         let started = encoder.start();
         let mut link = RunLink {
@@ -62,6 +72,8 @@ impl RunLink {
             last_write: Instant::now(),
             keep_alive,
             open: true,
+            park,
+            done: None,
         };
         link.write(&started)?;
         Ok(link)
@@ -84,27 +96,33 @@ impl RunLink {
     }
 
     /// The answer to an input request: the human's, when the request
-    /// brought one; otherwise the run ends waiting for it.
+    /// brought one; otherwise the run ends waiting for it (and the chat
+    /// goes on here if the answer comes to this server in time).
     pub fn input(&mut self, request: InputRequestEvent) -> Result<String> {
-        if let Some(answer) = self.answers.inputs.pop_front() {
-            return Ok(answer);
+        loop {
+            if let Some(answer) = self.answers.inputs.pop_front() {
+                return Ok(answer);
+            }
+            self.interrupt(&[Event::InputRequest(request.clone())])?;
         }
-        self.interrupt(&[Event::InputRequest(request)])
     }
 
     /// The decisions on `requests`: the human's, when the request brought
-    /// them all; otherwise the run ends waiting for the rest.
+    /// them all; otherwise the run ends waiting for the rest (as for input).
     pub fn ask_approval(
         &mut self,
         requests: &[ToolApprovalRequestEvent],
     ) -> Result<Vec<ToolApprovalResponseEvent>> {
-        let waiting: Vec<Event> = requests
-            .iter()
-            .filter(|r| !self.answers.approvals.contains_key(&r.call_id))
-            .map(|r| Event::ToolApprovalRequest(r.clone()))
-            .collect();
-        if !waiting.is_empty() {
-            return self.interrupt(&waiting);
+        loop {
+            let waiting: Vec<Event> = requests
+                .iter()
+                .filter(|r| !self.answers.approvals.contains_key(&r.call_id))
+                .map(|r| Event::ToolApprovalRequest(r.clone()))
+                .collect();
+            if waiting.is_empty() {
+                break;
+            }
+            self.interrupt(&waiting)?;
         }
         let mut answers = Vec::new();
         for request in requests {
@@ -121,12 +139,38 @@ impl RunLink {
         Ok(answers)
     }
 
-    /// Ends the run waiting for `waiting`; the chat stops with
-    /// [`Error::AwaitingHuman`].
-    fn interrupt<T>(&mut self, waiting: &[Event]) -> Result<T> {
+    /// Ends the run waiting for `waiting`, then waits parked for the run
+    /// that answers: `Ok` when it came (the chat goes on, answering it),
+    /// else [`Error::AwaitingHuman`] and the chat stops.
+    fn interrupt(&mut self, waiting: &[Event]) -> Result<()> {
         let last = self.encoder.interrupt(waiting);
         self.end(&last);
-        Err(Error::AwaitingHuman)
+        let handoff = self
+            .park
+            .as_ref()
+            .and_then(|p| p.parking.wait(&p.key, p.timeout, &p.stopping));
+        let Some(handoff) = handoff else {
+            return Err(Error::AwaitingHuman);
+        };
+        self.take_over(*handoff)
+    }
+
+    /// Serves the run handed over: its response, encoder and answers.
+    fn take_over(&mut self, handoff: Handoff) -> Result<()> {
+        let Handoff {
+            sink,
+            mut encoder,
+            answers,
+            done,
+        } = handoff;
+        self.answers.approvals.extend(answers.approvals);
+        self.answers.inputs.extend(answers.inputs);
+        let started = encoder.start();
+        self.sink = sink;
+        self.encoder = encoder;
+        self.done = Some(done);
+        self.open = true;
+        self.write(&started)
     }
 
     /// Sends what `event` means in the protocol.
@@ -177,6 +221,7 @@ impl RunLink {
             self.sink.end();
         }
         self.open = false;
+        self.done = None; // a thread that handed the response over may go
     }
 
     /// Sends messages; a send that fails (or waits past the write

@@ -22,6 +22,9 @@ pub(crate) struct RunRequest {
     /// The id the response's message takes: the AI SDK's `messageId`, the
     /// assistant message a resumed run continues.
     pub message_id: Option<String>,
+    /// The conversation's id (AG-UI's `threadId`, the AI SDK's chat `id`):
+    /// where a chat waiting for this request's answers is parked.
+    pub thread_id: Option<String>,
 }
 
 /// The human's answers a request brings: decisions on tool calls, by call

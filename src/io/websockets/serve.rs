@@ -19,8 +19,9 @@ use crate::io::websockets::body::{BodyError, read_body};
 use crate::io::websockets::chat_transport::serve_chat_transport;
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::link::{self, Link};
+use crate::io::websockets::parking::{Handoff, Park};
 use crate::io::websockets::routes::{self, Protocol, Route};
-use crate::io::websockets::run_link::RunLink;
+use crate::io::websockets::run_link::{RunLink, RunSink};
 use crate::io::websockets::run_request::RunRequest;
 use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
 use crate::io::websockets::shared::{ChatSlot, Shared};
@@ -177,19 +178,45 @@ fn serve_run(
     let parsed = body
         .map_err(|BodyError(status, why)| (status, why))
         .and_then(|body| open_run(protocol, &body).map_err(|why| (400, why)));
-    let (encoder, run, framing) = match parsed {
+    let (mut encoder, mut run, framing) = match parsed {
         Ok(parsed) => parsed,
         Err((status, why)) => {
             respond(&mut transport, status, "text/plain", &format!("{why}\n"));
             return;
         }
     };
-    let slot = ChatSlot::take(shared);
     let cors = config.cors_allows(request.header("origin"));
     let Ok(sink) = SseSink::start(transport, stream, framing, cors.as_deref()) else {
         return;
     };
-    let Ok(link) = RunLink::start(Box::new(sink), encoder, run, config.sse_keep_alive) else {
+    let mut sink: Box<dyn RunSink> = Box::new(sink);
+    let park = run.thread_id.as_deref().map(|thread| Park {
+        parking: shared.parking.clone(),
+        key: format!("{protocol:?}:{thread}"),
+        timeout: config.input_timeout.unwrap_or(config.detach_grace),
+        stopping: shared.stopping.clone(),
+    });
+    if let Some(park) = park.as_ref().filter(|_| run.question.is_none()) {
+        // The chat this run answers may wait here: it goes on in place,
+        // serving this response; this thread waits until it is done.
+        let (done, finished) = crossbeam_channel::bounded::<()>(0);
+        let answers = std::mem::take(&mut run.answers);
+        let handoff = Box::new(Handoff {
+            sink,
+            encoder,
+            answers,
+            done,
+        });
+        match park.parking.hand_over(&park.key, handoff) {
+            Ok(()) => {
+                let _ = finished.recv();
+                return;
+            }
+            Err(back) => (sink, encoder, run.answers) = (back.sink, back.encoder, back.answers),
+        }
+    }
+    let slot = ChatSlot::take(shared);
+    let Ok(link) = RunLink::start(sink, encoder, run, config.sse_keep_alive, park) else {
         return;
     };
     let ws = Arc::new(IOWebsockets::run(

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::io::websockets::ServerConfig;
 use crate::io::websockets::live_reply::LiveReplies;
+use crate::io::websockets::parking::Parking;
 use crate::io::websockets::session::Sessions;
 
 /// What the accept loop and the connections share with the handle.
@@ -28,6 +29,8 @@ pub(super) struct Shared {
     pub(super) sessions: Sessions,
     /// The AI SDK websocket transport's replies, by chat id, for resumes.
     pub(super) replies: LiveReplies,
+    /// Chats waiting, between two HTTP runs, for a human's answer.
+    pub(super) parking: Arc<Parking>,
     /// Live connections: a handle on each socket, to close it on shutdown.
     live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -45,6 +48,7 @@ impl Shared {
         Shared {
             sessions: Sessions::new(config.max_sessions),
             replies: LiveReplies::new(config.max_sessions, config.detach_grace),
+            parking: Arc::new(Parking::new(config.max_detached_sessions)),
             config,
             stopping: Arc::new(AtomicBool::new(false)),
             draining: AtomicBool::new(false),

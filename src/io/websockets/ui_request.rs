@@ -19,6 +19,8 @@ struct ChatBody {
     messages: Vec<UiMessage>,
     #[serde(default)]
     message_id: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +53,7 @@ pub(crate) fn parse_ui_request(body: &[u8]) -> Result<RunRequest, String> {
             question: Some(text_of(&last.parts)),
             answers: Answers::default(),
             message_id: body.message_id,
+            thread_id: body.id,
         }),
         "assistant" => {
             let mut answers = Answers::default();
@@ -66,6 +69,7 @@ pub(crate) fn parse_ui_request(body: &[u8]) -> Result<RunRequest, String> {
                 question: None,
                 answers,
                 message_id: body.message_id,
+                thread_id: body.id,
             })
         }
         role => Err(format!(

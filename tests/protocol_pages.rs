@@ -48,6 +48,16 @@ fn main() {
             CHROMIUM,
             PAGE_BUNDLER
         ),
+        trial!(
+            the_agui_page_asks_again_on_the_same_thread,
+            CHROMIUM,
+            PAGE_BUNDLER
+        ),
+        trial!(
+            the_ai_sdk_page_asks_again_in_the_same_chat,
+            CHROMIUM,
+            PAGE_BUNDLER
+        ),
     ]);
 }
 
@@ -113,10 +123,15 @@ fn ask(page: Page, approve_tools: bool) -> (WebsocketServer, Browser, Cdp) {
         "the page's composer",
         "document.readyState === 'complete' && !document.getElementById('send').disabled",
     );
-    cdp.eval("document.getElementById('question').focus(); true");
-    cdp.call("Input.insertText", json!({"text": QUESTION}));
-    cdp.eval("document.getElementById('send').click(); true");
+    send(&mut cdp, QUESTION);
     (server, browser, cdp)
+}
+
+/// Types `text` into the composer and clicks Send, as a user does.
+fn send(cdp: &mut Cdp, text: &str) {
+    cdp.eval("document.getElementById('question').focus(); true");
+    cdp.call("Input.insertText", json!({"text": text}));
+    cdp.eval("document.getElementById('send').click(); true");
 }
 
 /// Waits until the run is over, and checks it ended as `expected` (done,
@@ -162,9 +177,16 @@ fn assert_the_chat(cdp: &mut Cdp) {
     assert_eq!(shown["user"], json!([QUESTION]), "the question once");
     let (card, arguments) = the_card(&shown);
     assert_eq!(arguments, json!({"city": "Paris"}));
+    assert_the_answer(&shown, card, "Paris");
+    assert_eq!(cdp.page_errors(), Vec::<String>::new(), "page errors");
+}
+
+/// `card` has `city`'s forecast and nothing to answer, and `city`'s poem
+/// is shown once, whole.
+fn assert_the_answer(shown: &Value, card: &Value, city: &str) {
     let result = card["result"].as_str().unwrap_or_default();
     assert!(
-        result.starts_with("The weather forecast for Paris at "),
+        result.starts_with(&format!("The weather forecast for {city} at ")),
         "{shown}"
     );
     assert_eq!(card["buttons"], json!([]), "nothing left to answer");
@@ -173,16 +195,12 @@ fn assert_the_chat(cdp: &mut Cdp) {
         .must("assistant texts")
         .iter()
         .filter_map(Value::as_str)
-        .filter(|text| text.contains("Paris sky"))
+        .filter(|text| text.contains(&format!("{city} sky")))
         .collect();
-    assert_eq!(poems.len(), 1, "the poem once: {shown}");
-    assert!(
-        poems[0].starts_with("Beneath the Paris sky"),
-        "{}",
-        poems[0]
-    );
+    assert_eq!(poems.len(), 1, "the {city} poem once: {shown}");
+    let beginning = format!("Beneath the {city} sky");
+    assert!(poems[0].starts_with(&beginning), "{}", poems[0]);
     assert_eq!(poems[0].split_whitespace().count(), 200, "{}", poems[0]);
-    assert_eq!(cdp.page_errors(), Vec::<String>::new(), "page errors");
 }
 
 fn shows_the_tool_call_and_the_poem_once(page: Page) {
@@ -226,4 +244,42 @@ fn the_agui_page_approves_an_interrupt_and_resumes() {
 /// `addToolApprovalResponse`, then `sendMessage()`.
 fn the_ai_sdk_page_approves_a_tool_part_and_sends_on() {
     approves_and_goes_on(Page::AiSdk);
+}
+
+/// A second question goes on the same conversation (the client sends it
+/// whole): the page then shows both questions and both answers, each once.
+fn asks_again(page: Page) {
+    let (_server, _browser, mut cdp) = ask(page, false);
+    wait_until(&mut cdp, "done");
+    send(&mut cdp, "And in Berlin?");
+    // Not the state alone: it reads "done" until the second run starts.
+    cdp.wait_for(
+        "the second forecast",
+        "document.querySelectorAll('.tool-call .result').length === 2",
+    );
+    wait_until(&mut cdp, "done");
+    let shown = shown(&mut cdp);
+    assert_eq!(
+        shown["user"],
+        json!([QUESTION, "And in Berlin?"]),
+        "{shown}"
+    );
+    let cards = shown["cards"].as_array().must("cards");
+    assert_eq!(cards.len(), 2, "a card per question: {shown}");
+    for (card, city) in cards.iter().zip(["Paris", "Berlin"]) {
+        assert_eq!(card["name"], "weather_forecast", "{shown}");
+        let arguments = card["arguments"].as_str().must("the arguments");
+        let arguments: Value = serde_json::from_str(arguments).must("the arguments as JSON");
+        assert_eq!(arguments, json!({"city": city}), "{shown}");
+        assert_the_answer(&shown, card, city);
+    }
+    assert_eq!(cdp.page_errors(), Vec::<String>::new(), "page errors");
+}
+
+fn the_agui_page_asks_again_on_the_same_thread() {
+    asks_again(Page::Agui);
+}
+
+fn the_ai_sdk_page_asks_again_in_the_same_chat() {
+    asks_again(Page::AiSdk);
 }

@@ -382,11 +382,12 @@ fn card_request_id(cdp: &mut Cdp) -> Value {
     cdp.eval("document.querySelector('.approval').dataset.requestId")
 }
 
-/// The page showed no `error` event.
+/// The page showed no `error` event, and threw or logged no error.
 fn assert_no_errors(cdp: &mut Cdp) {
     let errors =
         cdp.eval("[...document.querySelectorAll('.notice.error')].map(n => n.textContent)");
     assert_eq!(errors, json!([]), "error events shown");
+    assert_eq!(cdp.page_errors(), Vec::<String>::new(), "page errors");
 }
 
 /// The card's controls are all disabled (or gone): nothing more to answer.

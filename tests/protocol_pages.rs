@@ -49,6 +49,16 @@ fn main() {
             PAGE_BUNDLER
         ),
         trial!(
+            the_agui_page_denies_an_interrupt_and_the_chat_goes_on,
+            CHROMIUM,
+            PAGE_BUNDLER
+        ),
+        trial!(
+            the_ai_sdk_page_denies_a_tool_part_and_the_chat_goes_on,
+            CHROMIUM,
+            PAGE_BUNDLER
+        ),
+        trial!(
             the_agui_page_asks_again_on_the_same_thread,
             CHROMIUM,
             PAGE_BUNDLER
@@ -232,6 +242,34 @@ fn approves_and_goes_on(page: Page) {
     cdp.eval("document.querySelector('.tool-call button.approve').click(); true");
     wait_until(&mut cdp, "done");
     assert_the_chat(&mut cdp);
+}
+
+/// Deny: the call does not run, the card says so with the page's reason,
+/// and the chat still ends with the poem, once.
+fn denies_and_goes_on(page: Page) {
+    let (_server, _browser, mut cdp) = ask(page, true);
+    wait_until(&mut cdp, "waiting");
+    cdp.eval("document.querySelector('.tool-call button.deny').click(); true");
+    wait_until(&mut cdp, "done");
+    let shown = shown(&mut cdp);
+    let (card, _) = the_card(&shown);
+    let result = card["result"].as_str().unwrap_or_default();
+    assert!(result.contains("denied on the page"), "{shown}");
+    assert!(!result.contains("The weather forecast"), "not run: {shown}");
+    assert_eq!(card["buttons"], json!([]), "nothing left to answer");
+    let poems = shown["assistant"].as_array().must("assistant texts");
+    assert_eq!(poems.len(), 1, "one reply, the poem: {shown}");
+    let poem = poems[0].as_str().unwrap_or_default();
+    assert!(poem.starts_with("Beneath the Paris sky"), "{poem}");
+    assert_eq!(cdp.page_errors(), Vec::<String>::new(), "page errors");
+}
+
+fn the_agui_page_denies_an_interrupt_and_the_chat_goes_on() {
+    denies_and_goes_on(Page::Agui);
+}
+
+fn the_ai_sdk_page_denies_a_tool_part_and_the_chat_goes_on() {
+    denies_and_goes_on(Page::AiSdk);
 }
 
 /// AG-UI: the run finishes with an interrupt (`pendingInterrupts`); the

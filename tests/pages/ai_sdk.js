@@ -35,6 +35,13 @@ function toolName(part) {
   return part.type === "dynamic-tool" ? part.toolName : part.type.slice("tool-".length);
 }
 
+// What came of the call: its output, or the denial and its reason.
+function result(part) {
+  if (part.state === "output-available") return String(part.output);
+  if (part.state === "output-denied") return `Denied: ${part.approval?.reason ?? ""}`;
+  return undefined;
+}
+
 function answer(part, approved) {
   const reason = approved ? undefined : "denied on the page";
   chat
@@ -55,7 +62,7 @@ function draw() {
           id: part.toolCallId,
           name: toolName(part),
           args: JSON.stringify(part.input),
-          result: part.state === "output-available" ? String(part.output) : undefined,
+          result: result(part),
           approval: asking && { approve: () => answer(part, true), deny: () => answer(part, false) },
         },
       });

@@ -6,6 +6,8 @@
 //! `AGENTIO_REQUIRE_BROWSER` is set, as `.ci/run` does after installing it
 //! (see tests/common/external.rs).
 
+#[path = "common/cdp.rs"]
+mod cdp;
 #[path = "../examples/websocket_chat/chat.rs"]
 #[allow(dead_code)] // main.rs uses the rest
 mod chat;
@@ -13,15 +15,11 @@ mod common;
 #[path = "common/external.rs"]
 mod external;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agentio::agentchat::HumanInputMode;
+use cdp::{Browser, Cdp, open_url};
 use serde_json::{Value, json};
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
 
 fn main() {
     external::run(vec![
@@ -65,139 +63,6 @@ fn main() {
     ]);
 }
 
-/// A DevTools connection to one page.
-struct Cdp {
-    ws: WebSocket<MaybeTlsStream<std::net::TcpStream>>,
-    next_id: u64,
-    session: Option<String>,
-}
-
-impl Cdp {
-    fn call(&mut self, method: &str, params: Value) -> Value {
-        self.command(method, params)
-            .unwrap_or_else(|error| panic!("{method}: {error}"))
-    }
-
-    /// The result of a command, or the error DevTools answered.
-    fn command(&mut self, method: &str, params: Value) -> Result<Value, Value> {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut command = json!({"id": id, "method": method, "params": params});
-        if let Some(session) = &self.session {
-            command["sessionId"] = json!(session);
-        }
-        self.ws
-            .send(Message::text(command.to_string()))
-            .unwrap_or_else(|e| panic!("send {method}: {e}"));
-        loop {
-            let frame = self
-                .ws
-                .read()
-                .unwrap_or_else(|e| panic!("read {method}: {e}"));
-            let Message::Text(text) = frame else { continue };
-            let reply: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
-            if reply["id"] == id {
-                return match reply.get("error") {
-                    Some(error) => Err(error.clone()),
-                    None => Ok(reply["result"].clone()),
-                };
-            }
-        }
-    }
-
-    /// The value of `expression` in the page; panics if it throws.
-    fn eval(&mut self, expression: &str) -> Value {
-        self.try_eval(expression)
-            .unwrap_or_else(|exception| panic!("{expression}: {exception}"))
-    }
-
-    /// The value of `expression` in the page, or the exception it threw
-    /// (or why DevTools could not evaluate it: a page being replaced).
-    fn try_eval(&mut self, expression: &str) -> Result<Value, Value> {
-        let result = self.command(
-            "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true}),
-        )?;
-        match result.get("exceptionDetails") {
-            Some(exception) => Err(exception.clone()),
-            None => Ok(result["result"]["value"].clone()),
-        }
-    }
-
-    /// Evaluates `expression` until it is true, at most 20 s. It may throw
-    /// meanwhile (a page still loading has no body yet).
-    fn wait_for(&mut self, what: &str, expression: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let last = self.try_eval(expression);
-            if last == Ok(json!(true)) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what} ({last:?}); page: {}",
-                self.eval("document.body?.innerText")
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-struct Browser {
-    child: Child,
-    profile: std::path::PathBuf,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
-/// Starts headless Chromium; returns it and its DevTools websocket URL.
-fn launch() -> (Browser, String) {
-    // A profile of its own per browser: the trials run at once.
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let profile = std::env::temp_dir().join(format!("agentio-chromium-{}-{n}", std::process::id()));
-    let chromium = external::CHROMIUM.path();
-    let mut child = Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("about:blank")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromium.display()));
-    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                let _ = tx.send(url.trim().to_owned());
-            }
-        }
-    });
-    let browser = Browser { child, profile };
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("Chromium did not report its DevTools address"));
-    (browser, url)
-}
-
 /// The browser and a DevTools session on the example's page, served with
 /// `setup` (or a plain model).
 fn open_page(
@@ -207,27 +72,6 @@ fn open_page(
     let url = chat::page_url(&server);
     let (browser, cdp) = open_url(&url);
     (server, browser, cdp)
-}
-
-/// The browser and a DevTools session on the page at `url`.
-fn open_url(url: &str) -> (Browser, Cdp) {
-    let (browser, devtools) = launch();
-    let (ws, _) = tungstenite::connect(devtools.as_str()).unwrap_or_else(|e| panic!("{e}"));
-    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-        let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
-    }
-    let mut cdp = Cdp {
-        ws,
-        next_id: 0,
-        session: None,
-    };
-    let target = cdp.call("Target.createTarget", json!({"url": url}));
-    let attached = cdp.call(
-        "Target.attachToTarget",
-        json!({"targetId": target["targetId"], "flatten": true}),
-    );
-    cdp.session = attached["sessionId"].as_str().map(str::to_owned);
-    (browser, cdp)
 }
 
 /// Saves the page, 900 × 1100 CSS pixels, as a PNG at `path`.
@@ -538,11 +382,12 @@ fn card_request_id(cdp: &mut Cdp) -> Value {
     cdp.eval("document.querySelector('.approval').dataset.requestId")
 }
 
-/// The page showed no `error` event.
+/// The page showed no `error` event, and threw or logged no error.
 fn assert_no_errors(cdp: &mut Cdp) {
     let errors =
         cdp.eval("[...document.querySelectorAll('.notice.error')].map(n => n.textContent)");
     assert_eq!(errors, json!([]), "error events shown");
+    assert_eq!(cdp.page_errors(), Vec::<String>::new(), "page errors");
 }
 
 /// The card's controls are all disabled (or gone): nothing more to answer.

@@ -87,6 +87,19 @@ pub const AI_SDK_CLIENT: Tool = Tool {
     )),
 };
 
+/// Node.js with tests/pages' packages (its lockfile): esbuild, and the
+/// AG-UI and AI SDK clients it bundles into pages.
+pub const PAGE_BUNDLER: Tool = Tool {
+    name: "node",
+    paths: &["/usr/bin/node"],
+    package: "nodejs",
+    require: "AGENTIO_REQUIRE_NODE",
+    with: Some((
+        "tests/pages/node_modules/.bin/esbuild",
+        "npm ci --prefix tests/pages",
+    )),
+};
+
 /// util-linux's `script`: a pseudo-terminal for the console tests.
 pub const SCRIPT: Tool = Tool {
     name: "script",

@@ -52,6 +52,7 @@ fn main() {
             a_resume_at_another_server_rebuilds_the_chat,
             external::AGUI_CLIENT
         ),
+        trial!(filters_work_on_runs_too, external::AGUI_CLIENT),
         trial!(a_waiting_chat_keeps_its_stream_alive),
         trial!(bad_runs_get_clear_http_answers),
         trial!(a_client_that_closes_the_request_stops_the_chat),
@@ -511,6 +512,38 @@ fn a_resume_at_another_server_rebuilds_the_chat() {
         "{:?}",
         started.elapsed()
     );
+}
+
+fn filters_work_on_runs_too() {
+    let server = serve(example::Model::Replay);
+    // Without the tool results: the call streams, its result does not.
+    let url = format!("{}?events=-tool_response", agui_url(&server));
+    let summary = http_agent(&url, "Weather in Paris?");
+    assert!(summary["error"].is_null(), "{summary}");
+    assert_eq!(
+        roles(&summary),
+        ["user", "assistant", "assistant"],
+        "{summary}"
+    );
+    let types = summary["types"].as_array().must("types");
+    assert!(!types.contains(&json!("TOOL_CALL_RESULT")), "{summary}");
+    assert!(types.contains(&json!("TOOL_CALL_ARGS")), "{summary}");
+    // Only user_proxy's events: nothing of the chatbot's reply.
+    let url = format!("{}?agents=user_proxy", agui_url(&server));
+    let summary = http_agent(&url, "Weather in Paris?");
+    let types = summary["types"].as_array().must("types");
+    assert!(!types.contains(&json!("TEXT_MESSAGE_CONTENT")), "{summary}");
+    assert!(types.contains(&json!("TOOL_CALL_RESULT")), "{summary}");
+    // A filter that names no kind is refused, as for a websocket.
+    let body = run_input("Hi");
+    let head = raw(
+        server.local_addr(),
+        &format!(
+            "POST /agui?events=poems HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(head.starts_with("http/1.1 400"), "{head}");
 }
 
 fn a_waiting_chat_keeps_its_stream_alive() {

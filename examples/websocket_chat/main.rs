@@ -208,6 +208,12 @@ fn run(o: Options) -> Result<(), String> {
     }
     println!("  page:      {}", chat::page_url(&server));
     println!("  websocket: {}/ws", server.uri());
+    println!("  AG-UI:     POST {}agui", chat::page_url(&server));
+    println!(
+        "  AI SDK:    POST {0}api/chat, or a websocket to {1}/api/chat",
+        chat::page_url(&server),
+        server.uri()
+    );
     println!("  health:    {}healthz", chat::page_url(&server));
     println!("Serving until SIGTERM or Ctrl-C.");
     use std::io::Write;

@@ -147,11 +147,15 @@ impl Filter {
         if ALWAYS & bit(event.kind()) != 0 {
             return true; // whoever it is from
         }
-        self.allows_kind(event.kind())
-            && match (&self.agents, event.agent()) {
-                (Some(agents), Some(agent)) => agents.iter().any(|a| a == agent),
-                _ => true,
-            }
+        self.allows_kind(event.kind()) && self.allows_agent(event)
+    }
+
+    /// Whether `event`'s agent passes (whatever its kind).
+    pub(crate) fn allows_agent(&self, event: &Event) -> bool {
+        match (&self.agents, event.agent()) {
+            (Some(agents), Some(agent)) => agents.iter().any(|a| a == agent),
+            _ => true,
+        }
     }
 
     /// Whether events of this kind pass (before the agent rule).

@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::io;
 use crate::io::websockets::link::{Link, lock};
 use crate::io::websockets::live_reply::LiveReply;
 use crate::io::websockets::run_link::{RunLink, RunSink};
@@ -24,6 +23,7 @@ use crate::io::websockets::serve::{OnConnect, close, ui_encoder};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::ui_request::parse_ui_request;
 use crate::io::websockets::{IOWebsockets, Request, Transport};
+use crate::io::{self, Filter};
 use crate::{Error, Result};
 
 /// How often a follower of a resumed reply looks at its own client.
@@ -34,6 +34,7 @@ pub(super) fn serve_chat_transport(
     ws: WebSocket<Box<dyn Transport>>,
     tcp: Arc<TcpStream>,
     request: Request,
+    filter: Filter,
     shared: &Shared,
     on_connect: &OnConnect,
 ) {
@@ -54,9 +55,14 @@ pub(super) fn serve_chat_transport(
         let chat_id = frame["id"].as_str().unwrap_or_default();
         match kind {
             "send" => {
-                let sent = send(
-                    &link, &text, chat_id, request_id, &request, shared, on_connect,
-                );
+                let asked = Asked {
+                    text: &text,
+                    chat_id,
+                    request_id,
+                    request: &request,
+                    filter: &filter,
+                };
+                let sent = send(&link, asked, shared, on_connect);
                 if sent.is_err() {
                     break;
                 }
@@ -86,16 +92,30 @@ pub(super) fn serve_chat_transport(
     lock(&link).close(code, "", None, stopping);
 }
 
+/// A `send` frame and what it came with.
+struct Asked<'a> {
+    text: &'a str,
+    chat_id: &'a str,
+    request_id: &'a str,
+    /// The upgrade request of the connection, and its filter.
+    request: &'a Request,
+    filter: &'a Filter,
+}
+
 /// Runs one `send`: its chat, as the reply's chunks.
 fn send(
     link: &Arc<Mutex<Link>>,
-    text: &str,
-    chat_id: &str,
-    request_id: &str,
-    request: &Request,
+    asked: Asked<'_>,
     shared: &Shared,
     on_connect: &OnConnect,
 ) -> Result<()> {
+    let Asked {
+        text,
+        chat_id,
+        request_id,
+        request,
+        filter,
+    } = asked;
     let config = &shared.config;
     if shared.draining.load(Ordering::SeqCst) {
         let frame = json!({"type": "error", "requestId": request_id,
@@ -130,6 +150,7 @@ fn send(
     let ws = Arc::new(IOWebsockets::run(
         run,
         request.clone(),
+        filter.clone(),
         config,
         shared.stopping.clone(),
     ));

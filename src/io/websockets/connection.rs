@@ -121,12 +121,13 @@ impl IOWebsockets {
     pub(crate) fn run(
         link: RunLink,
         request: Request,
+        filter: Filter,
         config: &ServerConfig,
         stopping: Arc<AtomicBool>,
     ) -> IOWebsockets {
         IOWebsockets {
             events: true,
-            filter: Filter::everything(),
+            filter,
             target: Target::Run(Mutex::new(link)),
             request,
             input_timeout: config.input_timeout,
@@ -441,6 +442,16 @@ impl IOStream for IOWebsockets {
         if let Target::Run(link) = &self.target {
             if self.stopping.load(Ordering::SeqCst) {
                 return Err(Error::ServerStopping);
+            }
+            // The kinds sent on request are the encoder's own: only the
+            // agent rule applies to them.
+            let passes = if event.kind().is_on_request() {
+                self.filter.allows_agent(event)
+            } else {
+                self.filter.allows(event)
+            };
+            if !passes {
+                return Ok(());
             }
             return run_lock(link).send(event);
         }

@@ -97,7 +97,7 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             return;
         }
         let ws = WebSocket::from_partially_read(transport, rest, Role::Server, Some(ws_config));
-        return serve_chat_transport(ws, stream, request, shared, on_connect);
+        return serve_chat_transport(ws, stream, request, filter, shared, on_connect);
     }
     let asked = match SessionRequest::of(&request) {
         Ok(asked) => asked,
@@ -178,7 +178,12 @@ fn serve_run(
     let parsed = body
         .map_err(|BodyError(status, why)| (status, why))
         .and_then(|body| open_run(protocol, &body).map_err(|why| (400, why)));
-    let (mut encoder, mut run, framing) = match parsed {
+    let parsed = parsed.and_then(|opened| {
+        // `?events=` and `?agents=`, as for a websocket client.
+        let filter = Filter::from_query(request.query()).map_err(|e| (400, e.to_string()))?;
+        Ok((opened, filter))
+    });
+    let ((mut encoder, mut run, framing), filter) = match parsed {
         Ok(parsed) => parsed,
         Err((status, why)) => {
             respond(&mut transport, status, "text/plain", &format!("{why}\n"));
@@ -222,6 +227,7 @@ fn serve_run(
     let ws = Arc::new(IOWebsockets::run(
         link,
         request,
+        filter,
         config,
         shared.stopping.clone(),
     ));

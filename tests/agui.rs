@@ -53,6 +53,14 @@ fn main() {
             external::AGUI_CLIENT
         ),
         trial!(filters_work_on_runs_too, external::AGUI_CLIENT),
+        trial!(
+            agui_over_a_websocket_serves_run_after_run,
+            external::AGUI_CLIENT
+        ),
+        trial!(
+            an_interrupt_on_a_websocket_goes_on_in_place,
+            external::AGUI_CLIENT
+        ),
         trial!(a_waiting_chat_keeps_its_stream_alive),
         trial!(bad_runs_get_clear_http_answers),
         trial!(a_client_that_closes_the_request_stops_the_chat),
@@ -512,6 +520,106 @@ fn a_resume_at_another_server_rebuilds_the_chat() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Sends one AG-UI run on an AG-UI websocket and reads its events to the
+/// run's end.
+fn ws_run(ws: &mut common::ws::Client, input: &Value) -> Vec<Value> {
+    common::ws::send(ws, &input.to_string());
+    let mut events = Vec::new();
+    loop {
+        let event: Value = serde_json::from_str(&common::ws::text(ws)).must("an AG-UI event");
+        let last = matches!(event["type"].as_str(), Some("RUN_FINISHED" | "RUN_ERROR"));
+        events.push(event);
+        if last {
+            return events;
+        }
+    }
+}
+
+fn agui_over_a_websocket_serves_run_after_run() {
+    let server = serve(example::Model::Replay);
+    let url = format!("{}/ws?format=agui", server.uri());
+    let mut ws = common::ws::connect(&url);
+    let first = json!({"threadId": "t1", "runId": "r1", "messages": [
+        {"id": "u1", "role": "user", "content": "Weather in Paris?"}]});
+    let events = ws_run(&mut ws, &first);
+    let summary = verify(&events);
+    let args: Vec<&Value> = summary["args"].as_object().must("args").values().collect();
+    assert_eq!(args, [&json!(r#"{"city":"Paris"}"#)], "{summary}");
+    let texts: Vec<&str> = summary["text"]
+        .as_object()
+        .must("texts")
+        .values()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(texts.len(), 1, "the poem once: {summary}");
+    assert_eq!(texts[0].split_whitespace().count(), 200);
+    // The next run on the same connection carries the first as history.
+    let second = json!({"threadId": "t1", "runId": "r2", "messages": [
+        {"id": "u1", "role": "user", "content": "Weather in Paris?"},
+        {"id": "a1", "role": "assistant", "content": texts[0]},
+        {"id": "u2", "role": "user", "content": "And in Rome?"}]});
+    let events = ws_run(&mut ws, &second);
+    let summary = verify(&events);
+    assert_eq!(events[0]["runId"], "r2");
+    let args: Vec<&Value> = summary["args"].as_object().must("args").values().collect();
+    assert_eq!(args, [&json!(r#"{"city":"Rome"}"#)], "{summary}");
+    // A frame that is no run gets RUN_ERROR, and the connection goes on.
+    common::ws::send(&mut ws, "not json");
+    let error: Value = serde_json::from_str(&common::ws::text(&mut ws)).must("an event");
+    assert_eq!(error["type"], "RUN_ERROR", "{error}");
+    let events = ws_run(&mut ws, &first);
+    assert_eq!(
+        events.last().map(|e| e["type"].clone()),
+        Some(json!("RUN_FINISHED"))
+    );
+}
+
+fn an_interrupt_on_a_websocket_goes_on_in_place() {
+    let server = serve_asking(true, HumanInputMode::Never);
+    let url = format!("{}/ws?format=agui", server.uri());
+    let mut ws = common::ws::connect(&url);
+    let question = json!({"id": "u1", "role": "user", "content": "Weather in Paris?"});
+    let first = json!({"threadId": "t1", "runId": "r1", "messages": [question]});
+    let events = ws_run(&mut ws, &first);
+    verify(&events);
+    let finished = events.last().must("RUN_FINISHED");
+    assert_eq!(finished["outcome"]["type"], "interrupt", "{finished}");
+    let interrupt = &finished["outcome"]["interrupts"][0];
+    let call_id = interrupt["toolCallId"].clone();
+    assert_eq!(server.chats(), 1, "the chat waits on its connection");
+    let resume = json!({"threadId": "t1", "runId": "r2", "messages": [question,
+        {"id": "a1", "role": "assistant", "toolCalls": [{"id": call_id, "type": "function",
+            "function": {"name": "weather_forecast", "arguments": "{\"city\":\"Paris\"}"}}]}],
+        "resume": [{"interruptId": interrupt["id"], "status": "resolved",
+                    "payload": {"approved": true}}]});
+    let events = ws_run(&mut ws, &resume);
+    let summary = verify(&events);
+    assert_eq!(events[0]["runId"], "r2");
+    let results: Vec<&Value> = summary["results"]
+        .as_object()
+        .must("results")
+        .values()
+        .collect();
+    assert_eq!(results.len(), 1, "{summary}");
+    assert!(
+        results[0]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("The weather forecast for Paris at "),
+        "{summary}"
+    );
+    assert_eq!(
+        events.last().map(|e| e["outcome"].clone()),
+        Some(Value::Null),
+        "a success"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while server.chats() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the chat did not end");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 fn filters_work_on_runs_too() {

@@ -599,10 +599,31 @@ fn the_websocket_transport_streams_the_chat_in_order() {
 }
 
 fn the_websocket_transport_answers_an_approval_on_the_same_connection() {
-    let server = serve(true);
+    // The example's chat, counting how often a chat is started: an answer
+    // that continues the waiting chat in place starts none.
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let setup = example::Setup {
+        model: example::Model::Replay,
+        approve_tools: true,
+        human_input_mode: HumanInputMode::Never,
+    };
+    let count = started.clone();
+    let server = io::IOWebsockets::run_server_in_thread(
+        agentio::io::websockets::ServerConfig::new("127.0.0.1", 0),
+        move |ws: &io::IOWebsockets| {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            example::on_connect(ws, &setup)
+        },
+    )
+    .must("the server");
     let approve = json!({"approved": true}).to_string();
     let summary = ws_chat(&server, "chat", "What's the weather in Paris?", &[approve]);
     assert_eq!(summary["errors"], json!([]), "{summary}");
+    assert_eq!(
+        started.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the approval went on in place"
+    );
     let connections = summary["connections"].as_array().must("connections");
     assert_eq!(
         connections.len(),

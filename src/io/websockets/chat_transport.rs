@@ -8,7 +8,7 @@
 
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,13 +16,14 @@ use serde_json::{Value, json};
 use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::io::websockets::link::{Link, lock};
-use crate::io::websockets::live_reply::LiveReply;
+use crate::io::websockets::link::{Answer, Link, lock};
+use crate::io::websockets::live_reply::{LiveReplies, LiveReply};
+use crate::io::websockets::parking::{Handoff, Parker};
 use crate::io::websockets::run_link::{RunLink, RunSink};
 use crate::io::websockets::serve::{OnConnect, close, ui_encoder};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::ui_request::parse_ui_request;
-use crate::io::websockets::{IOWebsockets, Request, Transport};
+use crate::io::websockets::{IOWebsockets, Request, ServerConfig, Transport};
 use crate::io::{self, Filter};
 use crate::{Error, Result};
 
@@ -40,7 +41,12 @@ pub(super) fn serve_chat_transport(
 ) {
     let config = &shared.config;
     let link = Arc::new(Mutex::new(Link::new(ws, tcp, config.write_timeout)));
-    while let Some(text) = next_frame(&link, config.idle_timeout) {
+    loop {
+        // Not in the loop's condition: its lock would last the whole body.
+        let next = lock(&link).next_text(config.idle_timeout, None);
+        let Some(text) = next else {
+            break;
+        };
         let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let (Some(kind), Some(request_id)) = (frame["type"].as_str(), frame["requestId"].as_str())
         else {
@@ -130,23 +136,25 @@ fn send(
             return lock(link).write(frame.to_string());
         }
     };
-    lock(link).write(json!({"type": "start", "requestId": request_id}).to_string())?;
-    let sink = ReplySink {
-        link: link.clone(),
-        request_id: request_id.to_owned(),
-        live: shared.replies.open(chat_id),
-        replay_bytes: config.session_replay_bytes,
-        sent: 0,
-        attached: true,
-        detached_at: None,
-        grace: config.detach_grace,
-        polled_at: Instant::now(),
-    };
+    let sink = ReplySink::start(link, request_id, chat_id, &shared.replies, config)?;
     let encoder = Box::new(ui_encoder(&run));
+    // A reply that ends asking for an approval waits for the answer on
+    // this connection, and goes on in place with it.
+    let park = Box::new(WaitHere {
+        link: link.clone(),
+        chat_id: chat_id.to_owned(),
+        replies: shared.replies.clone(),
+        config: config.clone(),
+        stopping: shared.stopping.clone(),
+    });
     let slot = ChatSlot::take(shared);
-    // No parking: this connection's next frame is the answer, and the
-    // thread that would read it is this one.
-    let run = RunLink::start(Box::new(sink), encoder, run, config.sse_keep_alive, None)?;
+    let run = RunLink::start(
+        Box::new(sink),
+        encoder,
+        run,
+        config.sse_keep_alive,
+        Some(park),
+    )?;
     let ws = Arc::new(IOWebsockets::run(
         run,
         request.clone(),
@@ -241,6 +249,29 @@ struct ReplySink {
 const ABORT_POLL: Duration = Duration::from_millis(10);
 
 impl ReplySink {
+    /// Answers request `request_id` with `start`; its chunks are kept for
+    /// resumes of chat `chat_id`.
+    fn start(
+        link: &Arc<Mutex<Link>>,
+        request_id: &str,
+        chat_id: &str,
+        replies: &LiveReplies,
+        config: &ServerConfig,
+    ) -> Result<ReplySink> {
+        lock(link).write(json!({"type": "start", "requestId": request_id}).to_string())?;
+        Ok(ReplySink {
+            link: link.clone(),
+            request_id: request_id.to_owned(),
+            live: replies.open(chat_id),
+            replay_bytes: config.session_replay_bytes,
+            sent: 0,
+            attached: true,
+            detached_at: None,
+            grace: config.detach_grace,
+            polled_at: Instant::now(),
+        })
+    }
+
     /// Takes in the client's frames: its `abort` stops the run; a request
     /// for something else is answered busy; a client gone detaches.
     fn poll_client(&mut self) -> Result<()> {
@@ -333,6 +364,58 @@ impl RunSink for ReplySink {
     }
 }
 
+/// A reply waiting for its approvals on its own connection: the next frame.
+struct WaitHere {
+    link: Arc<Mutex<Link>>,
+    chat_id: String,
+    replies: Arc<LiveReplies>,
+    config: ServerConfig,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Parker for WaitHere {
+    fn wait(&mut self) -> Option<Handoff> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        let timeout = self
+            .config
+            .input_timeout
+            .unwrap_or(self.config.detach_grace);
+        let deadline = Instant::now() + timeout;
+        let text = lock(&self.link).next_text(self.config.idle_timeout, Some(deadline))?;
+        let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let answering = frame["type"] == "send" && frame["id"] == self.chat_id.as_str();
+        let run = parse_ui_request(text.as_bytes())
+            .ok()
+            .filter(|run| answering && run.question.is_none());
+        let (Some(run), Some(request_id)) = (run, frame["requestId"].as_str()) else {
+            // Not the answer: the reply ends, and the frame is served next.
+            lock(&self.link).pending.push_front(Answer {
+                text,
+                request_id: None,
+            });
+            return None;
+        };
+        let sink = ReplySink::start(
+            &self.link,
+            request_id,
+            &self.chat_id,
+            &self.replies,
+            &self.config,
+        )
+        .ok()?;
+        // Nobody waits for this response to be done: it is this thread's.
+        let (done, _) = crossbeam_channel::bounded(1);
+        Some(Handoff {
+            sink: Box::new(sink),
+            encoder: Box::new(ui_encoder(&run)),
+            answers: run.answers,
+            done,
+        })
+    }
+}
+
 /// One chunk's frame (the chunk's JSON as it was kept).
 fn chunk_frame(request_id: &str, sequence: usize, chunk: &str) -> String {
     let request_id = Value::from(request_id);
@@ -375,36 +458,4 @@ fn screen(link: &mut Link, request_id: &str) -> bool {
         }
     }
     false
-}
-
-/// Waits for the client's next frame: pings while it is quiet, and gives
-/// up on one silent (no pong either) for `idle`; `None` once it has gone.
-fn next_frame(link: &Arc<Mutex<Link>>, idle: Duration) -> Option<String> {
-    let mut inner = lock(link);
-    let mut heard = Instant::now();
-    loop {
-        if let Some(answer) = inner.pending.pop_front() {
-            return Some(answer.text);
-        }
-        if !inner.is_open() || heard.elapsed() >= idle {
-            return None;
-        }
-        let wait = (idle / 2).max(Duration::from_millis(1));
-        inner.tcp.set_read_timeout(Some(wait)).ok()?;
-        match inner.ws.read() {
-            Ok(message) => {
-                heard = Instant::now();
-                inner.take(message, false);
-            }
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                inner.ping().ok()?;
-            }
-            Err(e) => inner.fail(e),
-        }
-    }
 }

@@ -255,6 +255,46 @@ impl Link {
         }
     }
 
+    /// Waits for the client's next text frame, taken as it came (no
+    /// events), at most until `deadline`: pings while it is quiet, and
+    /// gives up on one silent (no pong either) for `idle`; `None` once it
+    /// has gone, or at the deadline.
+    pub(crate) fn next_text(
+        &mut self,
+        idle: Duration,
+        deadline: Option<Instant>,
+    ) -> Option<String> {
+        let mut heard = Instant::now();
+        loop {
+            if let Some(answer) = self.pending.pop_front() {
+                return Some(answer.text);
+            }
+            let now = Instant::now();
+            if !self.is_open() || heard.elapsed() >= idle || deadline.is_some_and(|d| now >= d) {
+                return None;
+            }
+            let mut wait = (idle / 2).max(Duration::from_millis(1));
+            if let Some(deadline) = deadline {
+                wait = wait.min(
+                    deadline
+                        .saturating_duration_since(now)
+                        .max(Duration::from_millis(1)),
+                );
+            }
+            self.tcp.set_read_timeout(Some(wait)).ok()?;
+            match self.ws.read() {
+                Ok(message) => {
+                    heard = Instant::now();
+                    self.take(message, false);
+                }
+                Err(tungstenite::Error::Io(e)) if would_block(&e) => {
+                    self.ping().ok()?;
+                }
+                Err(e) => self.fail(e),
+            }
+        }
+    }
+
     /// Takes in every frame that has already arrived, without waiting.
     pub(crate) fn poll(&mut self, events: bool) {
         if !self.is_open() || self.tcp.set_nonblocking(true).is_err() {

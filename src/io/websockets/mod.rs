@@ -8,6 +8,7 @@
 
 mod accept;
 mod agui_input;
+mod agui_ws;
 mod body;
 mod chat_transport;
 mod config;

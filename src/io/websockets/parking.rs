@@ -113,11 +113,26 @@ fn wait_for(
     }
 }
 
-/// Where a run's chat parks when it waits for a human.
-#[derive(Clone)]
+/// Where a run's chat waits for the run that answers its interrupt.
+pub(crate) trait Parker: Send {
+    /// Waits for it: the answering run's response, or `None` (nobody came
+    /// in time; the chat ends and the answer, when it comes, rebuilds it).
+    fn wait(&mut self) -> Option<Handoff>;
+}
+
+/// Parked in the server's [`Parking`], for a run arriving on any
+/// connection (the HTTP protocols).
 pub(crate) struct Park {
     pub parking: Arc<Parking>,
     pub key: String,
     pub timeout: Duration,
     pub stopping: Arc<AtomicBool>,
+}
+
+impl Parker for Park {
+    fn wait(&mut self) -> Option<Handoff> {
+        self.parking
+            .wait(&self.key, self.timeout, &self.stopping)
+            .map(|handoff| *handoff)
+    }
 }

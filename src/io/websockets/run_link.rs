@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crossbeam_channel::Sender;
 
-use crate::io::websockets::parking::{Handoff, Park};
+use crate::io::websockets::parking::{Handoff, Parker};
 use crate::io::websockets::run_request::{Answers, RunRequest};
 use crate::io::{
     Encoder, Event, InputRequestEvent, ToolApprovalRequestEvent, ToolApprovalResponseEvent,
@@ -46,7 +46,7 @@ pub(crate) struct RunLink {
     open: bool,
     /// Where the chat waits for the run that answers an interrupt (`None`:
     /// it ends, and that run rebuilds it).
-    park: Option<Park>,
+    park: Option<Box<dyn Parker>>,
     /// Held while the chat serves a response handed over by another
     /// request's thread, which waits for it to drop.
     done: Option<Sender<()>>,
@@ -60,7 +60,7 @@ impl RunLink {
         mut encoder: Box<dyn Encoder>,
         request: RunRequest,
         keep_alive: Duration,
-        park: Option<Park>,
+        park: Option<Box<dyn Parker>>,
     ) -> Result<RunLink> {
         let started = encoder.start();
         let mut link = RunLink {
@@ -145,14 +145,10 @@ impl RunLink {
     fn interrupt(&mut self, waiting: &[Event]) -> Result<()> {
         let last = self.encoder.interrupt(waiting);
         self.end(&last);
-        let handoff = self
-            .park
-            .as_ref()
-            .and_then(|p| p.parking.wait(&p.key, p.timeout, &p.stopping));
-        let Some(handoff) = handoff else {
+        let Some(handoff) = self.park.as_mut().and_then(|p| p.wait()) else {
             return Err(Error::AwaitingHuman);
         };
-        self.take_over(*handoff)
+        self.take_over(handoff)
     }
 
     /// Serves the run handed over: its response, encoder and answers.

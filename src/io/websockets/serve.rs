@@ -15,11 +15,12 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::io::websockets::agui_input::RunAgentInput;
+use crate::io::websockets::agui_ws::serve_agui_ws;
 use crate::io::websockets::body::{BodyError, read_body};
 use crate::io::websockets::chat_transport::serve_chat_transport;
 use crate::io::websockets::handshake::{accept, read_request, respond};
 use crate::io::websockets::link::{self, Link};
-use crate::io::websockets::parking::{Handoff, Park};
+use crate::io::websockets::parking::{Handoff, Park, Parker};
 use crate::io::websockets::routes::{self, Protocol, Route};
 use crate::io::websockets::run_link::{RunLink, RunSink};
 use crate::io::websockets::run_request::RunRequest;
@@ -38,6 +39,14 @@ pub(super) type OnConnect = dyn Fn(&IOWebsockets) -> std::result::Result<(), Str
 /// tungstenite's read buffer per connection: small, since thousands of
 /// mostly idle chats each hold one, and client messages are short.
 const READ_BUFFER: usize = 4 * 1024;
+
+/// A websocket's limits: `config`'s message size, a small read buffer.
+fn ws_config(config: &ServerConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size))
+        .read_buffer_size(READ_BUFFER)
+}
 
 /// Serves one client until its connection closes.
 pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConnect) {
@@ -86,18 +95,22 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             return;
         }
     };
-    if config.ai_sdk_path.as_deref() == Some(request.path()) {
-        // The AI SDK's WebSocketChatTransport: requests in its own frames.
-        let key = key.to_owned();
-        let ws_config = WebSocketConfig::default()
-            .max_message_size(Some(config.max_message_size))
-            .max_frame_size(Some(config.max_message_size))
-            .read_buffer_size(READ_BUFFER);
-        if accept(&mut transport, &key, &request).is_err() {
+    // The frontend protocols' websockets: runs in their own frames.
+    let runs: Option<fn(_, _, _, _, &Shared, &OnConnect)> =
+        if config.ai_sdk_path.as_deref() == Some(request.path()) {
+            Some(serve_chat_transport)
+        } else if request.query_param("format").as_deref() == Some("agui") {
+            Some(serve_agui_ws)
+        } else {
+            None
+        };
+    if let Some(serve_runs) = runs {
+        if accept(&mut transport, key, &request).is_err() {
             return;
         }
+        let ws_config = ws_config(config);
         let ws = WebSocket::from_partially_read(transport, rest, Role::Server, Some(ws_config));
-        return serve_chat_transport(ws, stream, request, filter, shared, on_connect);
+        return serve_runs(ws, stream, request, filter, shared, on_connect);
     }
     let asked = match SessionRequest::of(&request) {
         Ok(asked) => asked,
@@ -106,10 +119,7 @@ pub(super) fn serve(stream: Arc<TcpStream>, shared: &Shared, on_connect: &OnConn
             return;
         }
     };
-    let mut ws_config = WebSocketConfig::default()
-        .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.max_message_size))
-        .read_buffer_size(READ_BUFFER);
+    let mut ws_config = ws_config(config);
     if asked.is_some() {
         // What a session client that is behind may have waiting: its
         // backlog and then some; past it, it is detached (see Link::offer).
@@ -221,6 +231,7 @@ fn serve_run(
         }
     }
     let slot = ChatSlot::take(shared);
+    let park = park.map(|p| Box::new(p) as Box<dyn Parker>);
     let Ok(link) = RunLink::start(sink, encoder, run, config.sse_keep_alive, park) else {
         return;
     };

@@ -28,7 +28,7 @@ pub(super) struct Shared {
     /// Sessions by id: chats that outlive their connections.
     pub(super) sessions: Sessions,
     /// The AI SDK websocket transport's replies, by chat id, for resumes.
-    pub(super) replies: LiveReplies,
+    pub(super) replies: Arc<LiveReplies>,
     /// Chats waiting, between two HTTP runs, for a human's answer.
     pub(super) parking: Arc<Parking>,
     /// Live connections: a handle on each socket, to close it on shutdown.
@@ -47,7 +47,7 @@ impl Shared {
         let (ended, ended_rx) = mpsc::sync_channel(1);
         Shared {
             sessions: Sessions::new(config.max_sessions),
-            replies: LiveReplies::new(config.max_sessions, config.detach_grace),
+            replies: Arc::new(LiveReplies::new(config.max_sessions, config.detach_grace)),
             parking: Arc::new(Parking::new(config.max_detached_sessions)),
             config,
             stopping: Arc::new(AtomicBool::new(false)),

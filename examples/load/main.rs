@@ -206,7 +206,8 @@ fn run_server(base_url: String, backlog: i32, soak_limits: bool) {
         limits = limits
             .handshake_timeout(soak::HANDSHAKE_TIMEOUT)
             .write_timeout(soak::WRITE_TIMEOUT)
-            .max_message_size(soak::MAX_MESSAGE);
+            .max_message_size(soak::MAX_MESSAGE)
+            .detach_grace(soak::DETACH_GRACE);
     }
     let server = chat::serve_on(listen(backlog), limits, model).unwrap_or_else(|e| panic!("{e}"));
     println!("{}", server.uri());

@@ -20,6 +20,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// See [`HANDSHAKE_TIMEOUT`].
 pub const MAX_MESSAGE: usize = 64 * 1024;
+/// See [`HANDSHAKE_TIMEOUT`]: a session whose client went at the very end
+/// of the load waits this long for it, well inside the drain below.
+pub const DETACH_GRACE: Duration = Duration::from_secs(5);
 
 /// Growth allowed after warm-up: threads and descriptors back to their
 /// level before the load (plus the HTTP pool to the mock), memory within 16 MiB.
@@ -96,6 +99,32 @@ fn sample(pid: u32, start: Instant) -> Sample {
     }
 }
 
+/// Each thread of process `pid`: its state and the kernel call it waits in.
+fn thread_states(pid: u32) -> String {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return String::new();
+    };
+    tasks
+        .flatten()
+        .map(|task| {
+            let path = task.path();
+            let read = |file: &str| std::fs::read_to_string(path.join(file)).unwrap_or_default();
+            let state = read("stat")
+                .split(") ")
+                .nth(1)
+                .and_then(|s| s.split(' ').next())
+                .unwrap_or("?")
+                .to_owned();
+            format!(
+                "  {} {state} {}",
+                task.file_name().to_string_lossy(),
+                read("wchan")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Runs the soak against the server process `pid` at `uri`; returns whether
 /// every check passed.
 pub fn run(uri: &str, pid: u32, seconds: u64, clients: usize, share: f64) -> bool {
@@ -146,6 +175,10 @@ pub fn run(uri: &str, pid: u32, seconds: u64, clients: usize, share: f64) -> boo
     {
         std::thread::sleep(Duration::from_millis(200));
         drained = sample(pid, start);
+    }
+    if drained.threads > before.threads + THREADS_SLACK {
+        // What the threads left over wait on, to tell a leak from a wait.
+        eprintln!("server threads after the drain:\n{}", thread_states(pid));
     }
     stop.store(true, Ordering::SeqCst);
     let _ = sampler.join();

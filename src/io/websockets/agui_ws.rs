@@ -6,7 +6,6 @@
 //! chat and is served next. `{"type": "cancel"}` stops the running chat.
 
 use std::net::TcpStream;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,13 +15,14 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::websockets::agui_input::RunAgentInput;
-use crate::io::websockets::link::{Link, lock};
+use crate::io::websockets::link::{Answer, Link, lock};
 use crate::io::websockets::parking::{Handoff, Parker};
 use crate::io::websockets::run_link::{RunLink, RunSink};
-use crate::io::websockets::serve::{OnConnect, close};
+use crate::io::websockets::run_request::RunRequest;
+use crate::io::websockets::serve::{OnConnect, run_chat};
 use crate::io::websockets::shared::{ChatSlot, Shared};
-use crate::io::websockets::{IOWebsockets, Request, Transport};
-use crate::io::{self, AguiEncoder, Filter};
+use crate::io::websockets::{Request, Transport};
+use crate::io::{AguiEncoder, Filter};
 use crate::{Error, Result};
 
 /// Runs a client may send ahead while one streams; past it, it is closed.
@@ -59,9 +59,7 @@ pub(super) fn serve_agui_ws(
 }
 
 /// An input frame read: the run's encoder and what it asks.
-fn open(
-    text: &str,
-) -> std::result::Result<(AguiEncoder, crate::io::websockets::run_request::RunRequest), String> {
+fn open(text: &str) -> std::result::Result<(AguiEncoder, RunRequest), String> {
     let input = RunAgentInput::parse(text.as_bytes())?;
     let run = input.request()?;
     let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
@@ -113,19 +111,14 @@ fn run(
         config.sse_keep_alive,
         park,
     )?;
-    let ws = Arc::new(IOWebsockets::run(
+    run_chat(
+        slot,
         run,
         request.clone(),
         filter.clone(),
-        config,
-        shared.stopping.clone(),
-    ));
-    let outcome = io::with_default(ws.clone(), || {
-        catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
-    });
-    let stopping = shared.stopping.load(Ordering::SeqCst);
-    drop(slot);
-    close(&ws, outcome, stopping);
+        shared,
+        on_connect,
+    );
     if lock(link).is_open() {
         Ok(())
     } else {
@@ -209,12 +202,10 @@ impl Parker for WaitHere {
             }
             _ => {
                 // Not the answer: the chat ends, and the frame is served next.
-                lock(&self.link)
-                    .pending
-                    .push_front(crate::io::websockets::link::Answer {
-                        text,
-                        request_id: None,
-                    });
+                lock(&self.link).pending.push_front(Answer {
+                    text,
+                    request_id: None,
+                });
                 None
             }
         }

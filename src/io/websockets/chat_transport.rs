@@ -7,7 +7,6 @@
 //! other frame type (the client breaks on one it does not know).
 
 use std::net::TcpStream;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,15 +15,15 @@ use serde_json::{Value, json};
 use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::io::Filter;
 use crate::io::websockets::link::{Answer, Link, lock};
 use crate::io::websockets::live_reply::{LiveReplies, LiveReply};
 use crate::io::websockets::parking::{Handoff, Parker};
 use crate::io::websockets::run_link::{RunLink, RunSink};
-use crate::io::websockets::serve::{OnConnect, close, ui_encoder};
+use crate::io::websockets::serve::{OnConnect, run_chat, ui_encoder};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::ui_request::parse_ui_request;
-use crate::io::websockets::{IOWebsockets, Request, ServerConfig, Transport};
-use crate::io::{self, Filter};
+use crate::io::websockets::{Request, ServerConfig, Transport};
 use crate::{Error, Result};
 
 /// How often a follower of a resumed reply looks at its own client.
@@ -155,19 +154,14 @@ fn send(
         config.sse_keep_alive,
         Some(park),
     )?;
-    let ws = Arc::new(IOWebsockets::run(
+    run_chat(
+        slot,
         run,
         request.clone(),
         filter.clone(),
-        config,
-        shared.stopping.clone(),
-    ));
-    let outcome = io::with_default(ws.clone(), || {
-        catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
-    });
-    let stopping = shared.stopping.load(Ordering::SeqCst);
-    drop(slot);
-    close(&ws, outcome, stopping);
+        shared,
+        on_connect,
+    );
     if lock(link).is_open() {
         Ok(())
     } else {

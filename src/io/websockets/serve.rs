@@ -235,12 +235,27 @@ fn serve_run(
     let Ok(link) = RunLink::start(sink, encoder, run, config.sse_keep_alive, park) else {
         return;
     };
+    run_chat(slot, link, request, filter, shared, on_connect);
+}
+
+/// Runs `on_connect` for a frontend protocol's run: its stream the
+/// thread's default, counted as a running chat (`slot`) until it is over,
+/// and the run closed as the chat ended.
+pub(super) fn run_chat(
+    slot: ChatSlot<'_>,
+    link: RunLink,
+    request: Request,
+    filter: Filter,
+    shared: &Shared,
+    on_connect: &OnConnect,
+) {
+    let stopping = shared.stopping.clone();
     let ws = Arc::new(IOWebsockets::run(
         link,
         request,
         filter,
-        config,
-        shared.stopping.clone(),
+        &shared.config,
+        stopping,
     ));
     let outcome = io::with_default(ws.clone(), || {
         catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))

@@ -153,12 +153,10 @@ impl RunAgentInput {
                     },
                 };
                 answers.inputs.push_back(answer);
-            } else {
-                return Err(format!(
-                    "resume names interrupt {:?}, which this server did not raise",
-                    entry.interrupt_id
-                ));
             }
+            // Else an answer to something this server never asked: AG-UI's
+            // rule is to go on without it (an interrupt it leaves open is
+            // asked again, never taken as answered).
         }
         Ok(answers)
     }
@@ -278,6 +276,18 @@ mod tests {
     }
 
     #[test]
+    fn answers_to_interrupts_never_raised_are_left_out() {
+        let r = request(
+            serde_json::json!({"threadId": "t", "runId": "r", "messages": [
+            {"role": "user", "content": "x"}],
+            "resume": [{"interruptId": "other", "status": "resolved", "payload": 1}]}),
+        )
+        .unwrap_or_default();
+        assert!(r.answers.approvals.is_empty() && r.answers.inputs.is_empty());
+        assert_eq!(r.question, None, "still a resume: the chat asks again");
+    }
+
+    #[test]
     fn bad_inputs_say_what_is_wrong() {
         let cases = [
             (
@@ -288,11 +298,6 @@ mod tests {
                 serde_json::json!({"threadId": "t", "runId": "r", "messages": [], "resume": [
                     {"interruptId": "approval-c", "status": "resolved", "payload": {"approved": true}}]}),
                 "carries no conversation",
-            ),
-            (
-                serde_json::json!({"threadId": "t", "runId": "r", "messages": [{"role": "user", "content": "x"}],
-                    "resume": [{"interruptId": "other", "status": "resolved"}]}),
-                "did not raise",
             ),
             (
                 serde_json::json!({"threadId": "t", "runId": "r", "messages": [{"role": "user", "content": "x"}],

@@ -188,7 +188,7 @@ impl IOWebsockets {
         match &self.target {
             Target::Link(link) => {
                 let mut inner = lock(link);
-                self.ready(&mut inner)?;
+                self.ready_to_write(&mut inner)?;
                 inner.write(text)
             }
             Target::Session(session) => session.publish(text),
@@ -199,10 +199,22 @@ impl IOWebsockets {
 
     /// Checks that output may go on: server running, client there, no cancel.
     fn ready(&self, inner: &mut Link) -> Result<()> {
+        inner.poll(self.events);
+        self.still_ready(inner)
+    }
+
+    /// [`ready`](Self::ready) before one more frame of output: the
+    /// client's frames are taken in at most every few milliseconds.
+    fn ready_to_write(&self, inner: &mut Link) -> Result<()> {
+        inner.poll_before_output(self.events);
+        self.still_ready(inner)
+    }
+
+    /// What [`ready`](Self::ready) checks once the client's frames are in.
+    fn still_ready(&self, inner: &mut Link) -> Result<()> {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(Error::ServerStopping);
         }
-        inner.poll(self.events);
         inner.screen();
         inner.send_complaints()?;
         if !inner.is_open() {

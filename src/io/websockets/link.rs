@@ -47,7 +47,14 @@ pub(crate) struct Link {
     pub(crate) request_seen: u64,
     /// How long one write may wait on a client that does not read.
     write_timeout: Duration,
+    /// When the client's frames were last taken in before an output.
+    polled_at: Option<Instant>,
 }
+
+/// How long a stream of output goes without taking in the client's frames:
+/// a bound on how late a cancel (or a client gone quiet) is seen, without
+/// two `ioctl`s and a `read` before every token.
+const POLL_EVERY: Duration = Duration::from_millis(5);
 
 /// Where the connection is in its life. It only moves forward: `Open` to
 /// one of the two ends, which stay (see [`Link::end`]).
@@ -90,7 +97,22 @@ impl Link {
             behind_since: None,
             request_seen: 0,
             write_timeout,
+            polled_at: None,
         }
+    }
+
+    /// Takes in the client's frames before an output, unless that was done
+    /// less than [`POLL_EVERY`] ago.
+    pub(crate) fn poll_before_output(&mut self, events: bool) {
+        let now = Instant::now();
+        if self
+            .polled_at
+            .is_some_and(|at| now.duration_since(at) < POLL_EVERY)
+        {
+            return;
+        }
+        self.polled_at = Some(now);
+        self.poll(events);
     }
 
     /// Ends the link with a close frame (after `error_frame`, if any) and

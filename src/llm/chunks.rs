@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::io::IOStream;
+use crate::llm::chunk::Chunk;
 use crate::llm::fragments::Fragments;
 use crate::llm::tool_calls::ToolCallAssembler;
 use crate::llm::{ChatRequest, ChatResponse, Message, Usage};
@@ -55,15 +56,30 @@ impl<'a> ChunkAssembler<'a> {
     /// assembler sends its content fragment on at once. An `error` object in
     /// the chunk is an error.
     pub fn push(&mut self, chunk: &Value) -> Result<()> {
-        if let Some(error) = chunk.get("error") {
+        let chunk = Chunk::of(chunk)
+            .map_err(|e| Error::Protocol(format!("a stream chunk is not a chunk: {e}")))?;
+        self.take(&chunk)
+    }
+
+    /// [`push`](Self::push) for a chunk's JSON text, read without building
+    /// a JSON tree (the streaming hot path).
+    pub fn push_json(&mut self, text: &str) -> Result<()> {
+        let chunk = Chunk::parse(text).map_err(|e| {
+            Error::Protocol(format!("a stream chunk is not JSON ({e}): {text:.200}"))
+        })?;
+        self.take(&chunk)
+    }
+
+    fn take(&mut self, chunk: &Chunk<'_>) -> Result<()> {
+        if let Some(error) = &chunk.error {
             return Err(Error::api_in_stream(error));
         }
-        if let Some(model) = chunk.get("model").and_then(Value::as_str) {
+        if let Some(model) = chunk.model.as_deref() {
             if self.model.is_empty() {
                 self.model = model.to_owned();
             }
         }
-        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
+        if let Some(usage) = chunk.usage.as_ref().filter(|u| u.is_object()) {
             let count = |key: &str| usage.get(key).and_then(Value::as_u64);
             if let Some(total) = count("total_tokens") {
                 self.usage = Usage {
@@ -73,51 +89,33 @@ impl<'a> ChunkAssembler<'a> {
                 };
             }
         }
-        // `choices` may be missing, null or []; only the first choice matters (n = 1).
-        let choices = chunk.get("choices").and_then(Value::as_array);
-        for choice in choices.into_iter().flatten() {
-            if choice.get("index").and_then(Value::as_u64).unwrap_or(0) != 0 {
+        // Only the first choice matters (n = 1).
+        for choice in &chunk.choices {
+            if choice.index.as_ref().and_then(Value::as_u64).unwrap_or(0) != 0 {
                 continue;
             }
-            if let Some(reason) = choice
-                .get("finish_reason")
-                .and_then(Value::as_str)
-                .filter(|r| !r.is_empty())
-            {
+            if let Some(reason) = choice.finish_reason.as_deref().filter(|r| !r.is_empty()) {
                 self.finish_reason = Some(reason.to_owned());
             }
-            // A non-streamed completion has `message` where a chunk has `delta`.
-            let Some(delta) = choice.get("delta").or_else(|| choice.get("message")) else {
+            let Some(delta) = choice.delta.as_ref().or(choice.message.as_ref()) else {
                 continue;
             };
-            for key in ["reasoning_content", "reasoning"] {
-                if let Some(piece) = delta
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .filter(|p| !p.is_empty())
-                {
+            for piece in [&delta.reasoning_content, &delta.reasoning] {
+                if let Some(piece) = piece.as_deref().filter(|p| !p.is_empty()) {
                     if let Some(fragments) = &mut self.fragments {
                         fragments.reasoning(piece)?;
                     }
                     self.reasoning.push_str(piece);
                 }
             }
-            if let Some(piece) = delta
-                .get("content")
-                .and_then(Value::as_str)
-                .filter(|p| !p.is_empty())
-            {
+            if let Some(piece) = delta.content.as_deref().filter(|p| !p.is_empty()) {
                 if let Some(fragments) = &mut self.fragments {
                     fragments.send(piece)?;
                 }
                 self.content.push_str(piece);
             }
-            for fragment in delta
-                .get("tool_calls")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let fragments_in = delta.tool_calls.as_ref().and_then(Value::as_array);
+            for fragment in fragments_in.into_iter().flatten() {
                 let position = self.tool_calls.push(fragment);
                 if let (Some(fragments), Some((id, name))) =
                     (&mut self.fragments, self.tool_calls.call(position))

@@ -12,6 +12,7 @@
 //! This layer knows nothing of agents.
 
 pub(crate) mod cache;
+mod chunk;
 pub(crate) mod chunks;
 mod client;
 mod config;

@@ -206,16 +206,18 @@ fn read_stream(reader: impl Read, assembler: &mut ChunkAssembler) -> Result<()> 
         if event.data.is_empty() {
             continue;
         }
-        let chunk: Value = serde_json::from_str(&event.data).map_err(|e| {
-            Error::Protocol(format!(
-                "a stream chunk is not JSON ({e}): {:.200}",
-                event.data
-            ))
-        })?;
-        if event.event == "error" && chunk.get("error").is_none() {
-            return Err(Error::api_in_stream(&chunk));
+        if event.event == "error" {
+            // A named error event: its data is the error, with or without
+            // an `error` wrapper (rare, so read as JSON).
+            let chunk: Value = serde_json::from_str(&event.data).map_err(|e| {
+                Error::Protocol(format!(
+                    "an error event is not JSON ({e}): {:.200}",
+                    event.data
+                ))
+            })?;
+            return Err(Error::api_in_stream(chunk.get("error").unwrap_or(&chunk)));
         }
-        assembler.push(&chunk)?;
+        assembler.push_json(&event.data)?;
     }
     // Without `[DONE]`, only a finished choice shows the reply is whole.
     if assembler.finish_reason().is_some() {

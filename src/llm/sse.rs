@@ -112,7 +112,7 @@ impl<R: Read> SseReader<R> {
                 }
             }
             if let Some(end) = pending.iter().position(|&b| b == b'\n' || b == b'\r') {
-                let line = String::from_utf8_lossy(&pending[..end]).into_owned();
+                let line = text(&pending[..end]);
                 self.after_cr = pending[end] == b'\r';
                 self.start += end + 1;
                 return Ok(Some(line));
@@ -121,7 +121,7 @@ impl<R: Read> SseReader<R> {
                 if pending.is_empty() {
                     return Ok(None);
                 }
-                let line = String::from_utf8_lossy(pending).into_owned();
+                let line = text(pending);
                 self.start = self.buf.len();
                 return Ok(Some(line));
             }
@@ -155,6 +155,15 @@ impl<R: Read> SseReader<R> {
         self.buf.truncate(len + read);
         self.eof = read == 0;
         Ok(())
+    }
+}
+
+/// A line's text: checked as UTF-8 in one pass (the common case), with
+/// broken sequences replaced only when there are some.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

@@ -29,9 +29,10 @@ use crate::{Error, Result};
 ///
 /// **Events mode** (subprotocol `agentio.events.v1` or `?format=events`): one
 /// JSON event per frame; `input` sends an `input_request` event and accepts an
-/// `input_response` event or a bare text frame; `{"type": "cancel"}` makes the
-/// next output fail with [`Error::Cancelled`]; anything else gets an `error`
-/// event and the connection goes on.
+/// `input_response` event or a bare text frame; `{"type": "cancel"}` makes
+/// the output fail with [`Error::Cancelled`] (the client's frames are taken
+/// in at most every 5 ms while output streams); anything else gets an
+/// `error` event and the connection goes on.
 ///
 /// **Filters**, in either mode: `?events=text,stream,input_request` keeps only
 /// those kinds, `?events=-using_auto_reply,-execute_function` drops kinds,
@@ -40,8 +41,9 @@ use crate::{Error, Result};
 /// 400 and the list of kinds. Input requests always go through.
 ///
 /// Frames the client sends while the server is writing are kept for the next
-/// `input`; a client that has gone makes the next output fail with
-/// [`Error::ConnectionClosed`], so the work for it stops.
+/// `input`; a client that has gone makes the output fail with
+/// [`Error::ConnectionClosed`] (within those 5 ms, or at the first write
+/// that finds it gone), so the work for it stops.
 pub struct IOWebsockets {
     target: Target,
     request: Request,

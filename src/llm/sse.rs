@@ -111,7 +111,7 @@ impl<R: Read> SseReader<R> {
                     continue;
                 }
             }
-            if let Some(end) = pending.iter().position(|&b| b == b'\n' || b == b'\r') {
+            if let Some(end) = line_end(pending) {
                 let line = text(&pending[..end]);
                 self.after_cr = pending[end] == b'\r';
                 self.start += end + 1;
@@ -158,6 +158,32 @@ impl<R: Read> SseReader<R> {
     }
 }
 
+/// Where the first `\n` or `\r` of `bytes` is: eight bytes at a time (a
+/// word holds one when one of its bytes, XORed with the sought byte, is
+/// zero), the rest one by one.
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let w = u64::from_ne_bytes(eight);
+        if has_zero(w ^ LF) || has_zero(w ^ CR) {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|i| at + i)
+}
+
 /// A line's text: checked as UTF-8 in one pass (the common case), with
 /// broken sequences replaced only when there are some.
 fn text(bytes: &[u8]) -> String {
@@ -170,6 +196,28 @@ fn text(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_ends_are_found_wherever_they_are() {
+        for len in 0..40 {
+            for at in 0..len {
+                for end in [b'\n', b'\r'] {
+                    let mut bytes = vec![b'x'; len];
+                    bytes[at] = end;
+                    if at + 1 < len {
+                        bytes[at + 1] = b'\n';
+                    }
+                    assert_eq!(line_end(&bytes), Some(at), "{len} {at}");
+                }
+            }
+            assert_eq!(
+                line_end(&vec![0x8a; len]),
+                None,
+                "high bytes are no line end"
+            );
+            assert_eq!(line_end(&vec![b'x'; len]), None);
+        }
+    }
 
     /// Reads everything, feeding the reader `step` bytes at a time.
     fn events(bytes: &[u8], step: usize) -> Vec<SseEvent> {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::io::agui::{INPUT_INTERRUPT, approval_interrupt_id};
 use crate::io::websockets::run_request::{Answers, RunRequest};
-use crate::io::{Decision, FunctionCall, ToolCall};
+use crate::io::{AguiEncoder, Decision, FunctionCall, ToolCall};
 use crate::llm::Message;
 
 /// What the server takes from AG-UI's `RunAgentInput`.
@@ -78,6 +78,18 @@ impl RunAgentInput {
     /// Reads the request body.
     pub fn parse(body: &[u8]) -> Result<RunAgentInput, String> {
         serde_json::from_slice(body).map_err(|e| format!("the body is no AG-UI RunAgentInput: {e}"))
+    }
+
+    /// Reads the body and opens the run: its encoder (the run's ids; the
+    /// question, which the frontend has, not sent back) and what it asks.
+    pub fn open(body: &[u8]) -> Result<(AguiEncoder, RunRequest), String> {
+        let input = RunAgentInput::parse(body)?;
+        let run = input.request()?;
+        let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
+        if let Some(question) = &run.question {
+            encoder = encoder.question(question.clone());
+        }
+        Ok((encoder, run))
     }
 
     /// What the run asks: with `resume`, the whole conversation continues

@@ -14,15 +14,14 @@ use serde_json::{Value, json};
 use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::io::Filter;
 use crate::io::websockets::agui_input::RunAgentInput;
 use crate::io::websockets::link::{Answer, Link, lock};
 use crate::io::websockets::parking::{Handoff, Parker};
 use crate::io::websockets::run_link::{RunLink, RunSink};
-use crate::io::websockets::run_request::RunRequest;
-use crate::io::websockets::serve::{OnConnect, run_chat};
+use crate::io::websockets::serve::{OnConnect, run_chat, serve_frames};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::{Request, Transport};
-use crate::io::{AguiEncoder, Filter};
 use crate::{Error, Result};
 
 /// Runs a client may send ahead while one streams; past it, it is closed.
@@ -37,36 +36,9 @@ pub(super) fn serve_agui_ws(
     shared: &Shared,
     on_connect: &OnConnect,
 ) {
-    let config = &shared.config;
-    let link = Arc::new(Mutex::new(Link::new(ws, tcp, config.write_timeout)));
-    loop {
-        // Not in the loop's condition: its lock would last the whole body.
-        let next = lock(&link).next_text(config.idle_timeout, None);
-        let Some(text) = next else {
-            break;
-        };
-        if run(&link, &text, &request, &filter, shared, on_connect).is_err() {
-            break;
-        }
-    }
-    let stopping = shared.stopping.load(Ordering::SeqCst);
-    let code = if stopping {
-        CloseCode::Away
-    } else {
-        CloseCode::Normal
-    };
-    lock(&link).close(code, "", None, stopping);
-}
-
-/// An input frame read: the run's encoder and what it asks.
-fn open(text: &str) -> std::result::Result<(AguiEncoder, RunRequest), String> {
-    let input = RunAgentInput::parse(text.as_bytes())?;
-    let run = input.request()?;
-    let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
-    if let Some(question) = &run.question {
-        encoder = encoder.question(question.clone());
-    }
-    Ok((encoder, run))
+    serve_frames(ws, tcp, shared, |link, text| {
+        run(link, &text, &request, &filter, shared, on_connect).is_ok()
+    });
 }
 
 /// Runs one `RunAgentInput` frame.
@@ -82,7 +54,7 @@ fn run(
     if serde_json::from_str::<Value>(text).is_ok_and(|v| v["type"] == "cancel") {
         return Ok(()); // nothing runs now
     }
-    let (encoder, run) = match open(text) {
+    let (encoder, run) = match RunAgentInput::open(text.as_bytes()) {
         Ok(opened) => opened,
         Err(why) => {
             return lock(link).write(json!({"type": "RUN_ERROR", "message": why}).to_string());
@@ -98,7 +70,7 @@ fn run(
             link: link.clone(),
             thread,
             idle: config.idle_timeout,
-            timeout: config.input_timeout.unwrap_or(config.detach_grace),
+            timeout: config.interrupt_wait(),
             stopping: shared.stopping.clone(),
         }) as Box<dyn Parker>
     });
@@ -185,7 +157,7 @@ impl Parker for WaitHere {
         }
         let deadline = Instant::now() + self.timeout;
         let text = lock(&self.link).next_text(self.idle, Some(deadline))?;
-        match open(&text) {
+        match RunAgentInput::open(text.as_bytes()) {
             Ok((encoder, run))
                 if run.question.is_none() && run.thread_id.as_deref() == Some(&self.thread) =>
             {

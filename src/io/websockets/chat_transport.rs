@@ -20,7 +20,7 @@ use crate::io::websockets::link::{Answer, Link, lock};
 use crate::io::websockets::live_reply::{LiveReplies, LiveReply};
 use crate::io::websockets::parking::{Handoff, Parker};
 use crate::io::websockets::run_link::{RunLink, RunSink};
-use crate::io::websockets::serve::{OnConnect, run_chat, ui_encoder};
+use crate::io::websockets::serve::{OnConnect, run_chat, serve_frames, ui_encoder};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::ui_request::parse_ui_request;
 use crate::io::websockets::{Request, ServerConfig, Transport};
@@ -38,24 +38,13 @@ pub(super) fn serve_chat_transport(
     shared: &Shared,
     on_connect: &OnConnect,
 ) {
-    let config = &shared.config;
-    let link = Arc::new(Mutex::new(Link::new(ws, tcp, config.write_timeout)));
-    loop {
-        // Not in the loop's condition: its lock would last the whole body.
-        let next = lock(&link).next_text(config.idle_timeout, None);
-        let Some(text) = next else {
-            break;
-        };
+    serve_frames(ws, tcp, shared, |link, text| {
         let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let (Some(kind), Some(request_id)) = (frame["type"].as_str(), frame["requestId"].as_str())
         else {
-            lock(&link).close(
-                CloseCode::Policy,
-                "not a WebSocketChatTransport request",
-                None,
-                false,
-            );
-            return;
+            let why = "not a WebSocketChatTransport request";
+            lock(link).close(CloseCode::Policy, why, None, false);
+            return false;
         };
         let chat_id = frame["id"].as_str().unwrap_or_default();
         match kind {
@@ -67,34 +56,18 @@ pub(super) fn serve_chat_transport(
                     request: &request,
                     filter: &filter,
                 };
-                let sent = send(&link, asked, shared, on_connect);
-                if sent.is_err() {
-                    break;
-                }
+                send(link, asked, shared, on_connect).is_ok()
             }
-            "resume" => {
-                if follow(&link, chat_id, request_id, shared).is_err() {
-                    break;
-                }
-            }
+            "resume" => follow(link, chat_id, request_id, shared).is_ok(),
             // Nothing runs for it on this connection any more.
-            "abort" => {}
+            "abort" => true,
             _ => {
                 let why = json!({"type": "error", "requestId": request_id,
                     "errorText": format!("unknown request type {kind:?}")});
-                if lock(&link).write(why.to_string()).is_err() {
-                    break;
-                }
+                lock(link).write(why.to_string()).is_ok()
             }
         }
-    }
-    let stopping = shared.stopping.load(Ordering::SeqCst);
-    let code = if stopping {
-        CloseCode::Away
-    } else {
-        CloseCode::Normal
-    };
-    lock(&link).close(code, "", None, stopping);
+    });
 }
 
 /// A `send` frame and what it came with.

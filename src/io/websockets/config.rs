@@ -254,6 +254,13 @@ impl ServerConfig {
         self
     }
 
+    /// How long a chat that ended a run in an interrupt waits for the run
+    /// that answers it: the input timeout, or the detach grace when input
+    /// waits without limit (a parked chat holds a thread).
+    pub(crate) fn interrupt_wait(&self) -> Duration {
+        self.input_timeout.unwrap_or(self.detach_grace)
+    }
+
     /// Where the Vercel AI SDK's `useChat` posts (default `/api/chat`, the
     /// SDK's own default; `None` turns it off): a `POST` with the SDK's chat
     /// request is answered with the chat as its UI message stream over

@@ -30,7 +30,7 @@ use crate::io::websockets::sse::{Framing, SseSink};
 use crate::io::websockets::ui_request::parse_ui_request;
 use crate::io::websockets::{IOWebsockets, TcpSocket, Transport};
 use crate::io::websockets::{Refusal, Request, ServerConfig};
-use crate::io::{self, AguiEncoder, Encoder, Filter, UiMessageEncoder};
+use crate::io::{self, Encoder, Filter, UiMessageEncoder};
 
 /// What `on_connect` may be: a function of the connection's stream that
 /// returns `Ok(())` or an error to report to the client.
@@ -208,7 +208,7 @@ fn serve_run(
     let park = run.thread_id.as_deref().map(|thread| Park {
         parking: shared.parking.clone(),
         key: format!("{protocol:?}:{thread}"),
-        timeout: config.input_timeout.unwrap_or(config.detach_grace),
+        timeout: config.interrupt_wait(),
         stopping: shared.stopping.clone(),
     });
     if let Some(park) = park.as_ref().filter(|_| run.question.is_none()) {
@@ -265,6 +265,37 @@ pub(super) fn run_chat(
     close(&ws, outcome, stopping);
 }
 
+/// Serves a connection whose client sends its requests as text frames
+/// (the protocols' websockets): `each` takes every frame in turn until it
+/// says to stop or the client goes (idle past the idle timeout included);
+/// then the connection closes.
+pub(super) fn serve_frames(
+    ws: WebSocket<Box<dyn Transport>>,
+    tcp: Arc<TcpStream>,
+    shared: &Shared,
+    mut each: impl FnMut(&Arc<Mutex<Link>>, String) -> bool,
+) {
+    let config = &shared.config;
+    let link = Arc::new(Mutex::new(Link::new(ws, tcp, config.write_timeout)));
+    loop {
+        // Not in the loop's condition: its lock would last the whole body.
+        let next = link::lock(&link).next_text(config.idle_timeout, None);
+        let Some(text) = next else {
+            break;
+        };
+        if !each(&link, text) {
+            break;
+        }
+    }
+    let stopping = shared.stopping.load(Ordering::SeqCst);
+    let code = if stopping {
+        CloseCode::Away
+    } else {
+        CloseCode::Normal
+    };
+    link::lock(&link).close(code, "", None, stopping);
+}
+
 /// A run's request read in `protocol`: its encoder, what it asks, and how
 /// its event stream is framed.
 fn open_run(
@@ -273,12 +304,7 @@ fn open_run(
 ) -> std::result::Result<(Box<dyn Encoder>, RunRequest, Framing), String> {
     match protocol {
         Protocol::Agui => {
-            let input = RunAgentInput::parse(body)?;
-            let run = input.request()?;
-            let mut encoder = AguiEncoder::new(&input.thread_id, &input.run_id);
-            if let Some(question) = &run.question {
-                encoder = encoder.question(question.clone());
-            }
+            let (encoder, run) = RunAgentInput::open(body)?;
             let framing = Framing {
                 headers: "",
                 trailer: "",

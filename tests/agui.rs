@@ -117,20 +117,11 @@ fn verify(events: &[Value]) -> Value {
     let file = dir.join(format!("{}.jsonl", agentio::io::Uuid::new_v4()));
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
     std::fs::write(&file, lines.join("\n")).must("the events file");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agui/verify.js");
-    let output = std::process::Command::new(external::AGUI_CLIENT.path())
-        .arg(script)
-        .arg(&file)
-        .output()
-        .must("node");
+    let mut node = external::AGUI_CLIENT.script("tests/agui/verify.js");
+    let context = format!("AG-UI refuses the events:\n{}\n", lines.join("\n"));
+    let summary = external::json_of(node.arg(&file), "", &context);
     let _ = std::fs::remove_file(&file);
-    assert!(
-        output.status.success(),
-        "AG-UI refuses the events: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        lines.join("\n")
-    );
-    serde_json::from_slice(&output.stdout).must("the summary")
+    summary
 }
 
 fn the_notebook_chat_is_valid_agui() {
@@ -300,24 +291,14 @@ fn interrupted_runs_resumed_at(
     question: &str,
     answers: &[Value],
 ) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agui/interrupt.js");
-    let mut node = std::process::Command::new(external::AGUI_CLIENT.path());
+    let mut node = external::AGUI_CLIENT.script("tests/agui/interrupt.js");
     if let Some(resume_url) = resume_url {
         node.env("RESUME_URL", resume_url);
     }
-    let output = node
-        .arg(script)
-        .arg(url)
+    node.arg(url)
         .arg(question)
-        .args(answers.iter().map(Value::to_string))
-        .output()
-        .must("node");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&output.stdout).must("the summary");
+        .args(answers.iter().map(Value::to_string));
+    let summary = external::json_of(&mut node, "", "");
     assert!(summary["error"].is_null(), "{summary}");
     summary
 }
@@ -732,19 +713,8 @@ fn http_agent(url: &str, message: &str) -> Value {
 }
 
 fn http_agent_runs(url: &str, messages: &[&str]) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agui/http_agent.js");
-    let output = std::process::Command::new(external::AGUI_CLIENT.path())
-        .arg(script)
-        .arg(url)
-        .args(messages)
-        .output()
-        .must("node");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).must("the summary")
+    let mut node = external::AGUI_CLIENT.script("tests/agui/http_agent.js");
+    external::json_of(node.arg(url).args(messages), "", "")
 }
 
 fn http_agent_runs_the_notebook_chat() {

@@ -137,29 +137,10 @@ impl IOStream for UiStream {
 /// What the `ai` package makes of `chunks`: `{types, message, errors}`, or
 /// a failure saying why it refuses them.
 fn verify(chunks: &[Value]) -> Value {
-    use std::io::Write;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ai_sdk/verify.mjs");
     let lines: Vec<String> = chunks.iter().map(Value::to_string).collect();
-    let mut node = std::process::Command::new(external::AI_SDK_CLIENT.path())
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .must("node");
-    node.stdin
-        .take()
-        .must("node's stdin")
-        .write_all(lines.join("\n").as_bytes())
-        .must("the chunks");
-    let output = node.wait_with_output().must("node's verdict");
-    assert!(
-        output.status.success(),
-        "the AI SDK refuses the chunks: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        lines.join("\n")
-    );
-    serde_json::from_slice(&output.stdout).must("the summary")
+    let mut node = external::AI_SDK_CLIENT.script("tests/ai_sdk/verify.mjs");
+    let context = format!("the AI SDK refuses the chunks:\n{}\n", lines.join("\n"));
+    external::json_of(&mut node, &lines.join("\n"), &context)
 }
 
 fn parts(summary: &Value) -> Vec<Value> {
@@ -393,20 +374,11 @@ fn use_chat(
     decisions: &[Value],
 ) -> Value {
     let url = format!("{}api/chat", example::page_url(server));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ai_sdk/use_chat.mjs");
-    let output = std::process::Command::new(external::AI_SDK_CLIENT.path())
-        .arg(script)
-        .arg(url)
+    let mut node = external::AI_SDK_CLIENT.script("tests/ai_sdk/use_chat.mjs");
+    node.arg(url)
         .arg(question)
-        .args(decisions.iter().map(Value::to_string))
-        .output()
-        .must("node");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&output.stdout).must("the summary");
+        .args(decisions.iter().map(Value::to_string));
+    let summary = external::json_of(&mut node, "", "");
     assert_eq!(summary["errors"], json!([]), "{summary}");
     for response in summary["responses"].as_array().must("responses") {
         assert_eq!(response["status"], 200, "{summary}");
@@ -521,19 +493,8 @@ fn ws_chat(
     args: &[String],
 ) -> Value {
     let url = format!("{}/api/chat", server.uri());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ai_sdk/ws_chat.mjs");
-    let output = std::process::Command::new(external::AI_SDK_CLIENT.path())
-        .arg(script)
-        .args([mode, &url, question])
-        .args(args)
-        .output()
-        .must("node");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).must("the summary")
+    let mut node = external::AI_SDK_CLIENT.script("tests/ai_sdk/ws_chat.mjs");
+    external::json_of(node.args([mode, &url, question]).args(args), "", "")
 }
 
 /// One connection's frames: every chunk's sequence is the next, from 0,

@@ -133,6 +133,14 @@ fn is_executable(path: &Path) -> bool {
 }
 
 impl Tool {
+    /// A command that runs this tool on `script`, a path in the project
+    /// (`tests/agui/verify.js`): for the Node.js tools.
+    pub fn script(&self, script: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(self.path());
+        command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script));
+        command
+    }
+
     /// Where it is, or why it is not there.
     pub fn locate(&self) -> Result<PathBuf, String> {
         let found = match std::env::var_os("AGENTIO_TOOL_PATH") {
@@ -270,4 +278,40 @@ pub fn run(tests: Vec<Test>) -> ! {
         })
         .collect();
     libtest_mimic::run(&args, trials).exit()
+}
+
+/// Runs `command` with `stdin` as its input; the JSON it prints. A command
+/// that fails fails the test, with its standard error and `context`.
+pub fn json_of(
+    command: &mut std::process::Command,
+    stdin: &str,
+    context: &str,
+) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.as_bytes())
+            .unwrap_or_else(|e| panic!("cannot write to {command:?}: {e}"));
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{command:?} did not finish: {e}"));
+    assert!(
+        output.status.success(),
+        "{context}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{command:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }

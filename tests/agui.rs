@@ -641,13 +641,7 @@ fn a_waiting_chat_keeps_its_stream_alive() {
         common::streamed_tool_call("call_1", "slow", "{}"),
         streamed_text(&["Done. ", "TERMINATE"]),
     ]);
-    let model = example::Model::config(
-        LlmConfig::new(vec![
-            ConfigEntry::new("mock-model").base_url(mock.base_url()),
-        ])
-        .cache_seed(None),
-    )
-    .must("the model");
+    let model = common::notebook::mock_model(&mock.base_url());
     // The tool runs until the test has seen a keep-alive comment.
     let (go, wait) = crossbeam_channel::bounded::<()>(1);
     let tool = agentio::agentchat::Tool::new("slow", "takes its time").function(move |_: Value| {
@@ -752,13 +746,7 @@ fn a_second_run_carries_the_first_as_history() {
         streamed_text(&["Sunny ", "in ", "Paris. ", "TERMINATE"]),
         streamed_text(&["Rome ", "too. ", "TERMINATE"]),
     ]);
-    let model = example::Model::config(
-        LlmConfig::new(vec![
-            ConfigEntry::new("mock-model").base_url(mock.base_url()),
-        ])
-        .cache_seed(None),
-    )
-    .must("the model");
+    let model = common::notebook::mock_model(&mock.base_url());
     let server = serve(model);
     let summary = http_agent_runs(&agui_url(&server), &["Weather in Paris?", "And in Rome?"]);
     assert!(summary["error"].is_null(), "{summary}");

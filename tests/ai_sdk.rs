@@ -651,13 +651,7 @@ fn abort_stops_the_model_stream() {
         words,
         std::time::Duration::from_millis(10),
     )]);
-    let model = example::Model::config(
-        LlmConfig::new(vec![
-            ConfigEntry::new("mock-model").base_url(mock.base_url()),
-        ])
-        .cache_seed(None),
-    )
-    .must("the model");
+    let model = common::notebook::mock_model(&mock.base_url());
     let server = example::serve("127.0.0.1", 0, model).must("the server");
     let summary = ws_chat(&server, "abort", "Write a long poem.", &["5".into()]);
     assert_eq!(

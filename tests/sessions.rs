@@ -331,14 +331,7 @@ fn when_the_grace_ends_the_model_stream_is_dropped() {
     use common::notebook::example;
     use common::{MockServer, notebook};
     let mock = MockServer::start(notebook::slow_replies(vec![]));
-    let model = example::Model::config(
-        agentio::llm::LlmConfig::new(vec![
-            agentio::llm::ConfigEntry::new("mock-model").base_url(mock.base_url()),
-        ])
-        .stream(true)
-        .cache_seed(None),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let model = notebook::mock_model(&mock.base_url());
     let server = IOWebsockets::run_server_in_thread(
         config().detach_grace(Duration::from_millis(100)),
         move |ws: &IOWebsockets| example::on_connect(ws, &model.clone().into()),
@@ -452,14 +445,7 @@ fn a_session_is_a_conversation_the_model_remembers() {
         streamed_text(&["Sunny in Paris. ", "TERMINATE"]),
         streamed_text(&["Rain tomorrow. ", "TERMINATE"]),
     ]);
-    let model = example::Model::config(
-        agentio::llm::LlmConfig::new(vec![
-            agentio::llm::ConfigEntry::new("mock-model").base_url(mock.base_url()),
-        ])
-        .stream(true)
-        .cache_seed(None),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let model = common::notebook::mock_model(&mock.base_url());
     let server = IOWebsockets::run_server_in_thread(config(), move |ws: &IOWebsockets| {
         example::on_connect(ws, &model.clone().into())
     })

@@ -50,6 +50,13 @@ pub fn chat_with(model: Model<'_>, options: ChatOptions) -> agentio::Result<Chat
     user_proxy.initiate_chat(&mut chatbot, options)
 }
 
+/// The example's model for the mock OpenAI-compatible server at
+/// `base_url` (streamed, no cache).
+pub fn mock_model(base_url: &str) -> example::Model {
+    let config = LlmConfig::new(vec![ConfigEntry::new("mock-model").base_url(base_url)]);
+    example::Model::config(config.cache_seed(None)).unwrap_or_else(|e| panic!("the model: {e}"))
+}
+
 /// The notebook's two replies as the mock model serves them, the second
 /// slowly: a tool call, then 200 words ("word0 " …) 5 ms apart, so a client
 /// can leave mid-stream; then `extra` replies.

@@ -12,11 +12,9 @@ mod external;
 
 use std::sync::{Arc, Mutex};
 
-use agentio::agentchat::{
-    ConversableAgent, GroupChat, GroupChatManager, HumanInputMode, SpeakerSelection,
-};
+use agentio::agentchat::{ConversableAgent, HumanInputMode};
 use agentio::io::{self, AguiEncoder, Encoder, Event, EventKind, IOStream};
-use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper, ReplayClient};
+use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper};
 use common::notebook::example;
 use common::{MockServer, Must, Reply, content_chunk, finish_chunk, role_chunk, streamed_text};
 use serde_json::{Value, json};
@@ -228,24 +226,8 @@ fn reasoning_is_agui_reasoning() {
 }
 
 fn a_group_chats_turns_are_steps() {
-    let say = |text: &str| Arc::new(ReplayClient::new().text([text.to_owned()]));
-    let writer = ConversableAgent::new("writer")
-        .human_input_mode(HumanInputMode::Never)
-        .stream(true)
-        .model_client(say("Roses are red."));
-    let critic = ConversableAgent::new("critic")
-        .human_input_mode(HumanInputMode::Never)
-        .model_client(say("TERMINATE"));
-    let user = ConversableAgent::new("user_proxy").human_input_mode(HumanInputMode::Never);
-    let group = GroupChat::new([user, writer, critic])
-        .max_round(4)
-        .speaker_selection_method(SpeakerSelection::RoundRobin);
-    let mut manager = GroupChatManager::new(group);
     let agui = Agui::new("user_proxy");
-    io::with_default(agui.clone(), || {
-        manager.initiate_chat("user_proxy", "Write a poem.")
-    })
-    .must("the group chat");
+    common::poets::write_a_poem(agui.clone()).must("the group chat");
     let summary = verify(&agui.finish());
     assert_eq!(summary["steps"], json!(["writer", "critic"]), "{summary}");
     let texts: Vec<&str> = summary["text"]

@@ -14,14 +14,12 @@ mod external;
 
 use std::sync::{Arc, Mutex};
 
-use agentio::agentchat::{
-    ChatOptions, ConversableAgent, GroupChat, GroupChatManager, HumanInputMode, SpeakerSelection,
-};
+use agentio::agentchat::{ChatOptions, ConversableAgent, HumanInputMode};
 use agentio::io::{
     self, Decision, Encoder, Event, EventKind, IOStream, ToolApprovalRequestEvent,
     ToolApprovalResponseEvent, UiMessageEncoder,
 };
-use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper, ReplayClient};
+use agentio::llm::{ConfigEntry, LlmConfig, OpenAIWrapper};
 use common::notebook::{Model, chat_with, example};
 use common::weather::{Ran, cities, done, paris_call, weather};
 use common::{MockServer, Must, Reply, content_chunk, finish_chunk, role_chunk, streamed_text};
@@ -312,24 +310,8 @@ fn a_failed_run_ends_with_an_error() {
 }
 
 fn a_group_chats_turns_are_steps() {
-    let say = |text: &str| Arc::new(ReplayClient::new().text([text.to_owned()]));
-    let writer = ConversableAgent::new("writer")
-        .human_input_mode(HumanInputMode::Never)
-        .stream(true)
-        .model_client(say("Roses are red."));
-    let critic = ConversableAgent::new("critic")
-        .human_input_mode(HumanInputMode::Never)
-        .model_client(say("TERMINATE"));
-    let user = ConversableAgent::new("user_proxy").human_input_mode(HumanInputMode::Never);
-    let group = GroupChat::new([user, writer, critic])
-        .max_round(4)
-        .speaker_selection_method(SpeakerSelection::RoundRobin);
-    let mut manager = GroupChatManager::new(group);
     let stream = UiStream::new("user_proxy", None);
-    io::with_default(stream.clone(), || {
-        manager.initiate_chat("user_proxy", "Write a poem.")
-    })
-    .must("the group chat");
+    common::poets::write_a_poem(stream.clone()).must("the group chat");
     let summary = verify(&stream.finish());
     let parts = parts(&summary);
     let shape: Vec<String> = parts

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod notebook;
+pub mod poets;
 pub mod process;
 pub mod tls;
 pub mod weather;

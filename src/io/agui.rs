@@ -67,8 +67,11 @@ pub struct AguiEncoder {
 /// The interrupt id of the approval of call `call_id`: derived from the
 /// call, so the run that resumes it can be served anywhere.
 pub(crate) fn approval_interrupt_id(call_id: &str) -> String {
-    format!("approval-{call_id}")
+    format!("{APPROVAL_INTERRUPT}{call_id}")
 }
+
+/// What the id of an approval interrupt starts with (the call id follows).
+pub(crate) const APPROVAL_INTERRUPT: &str = "approval-";
 
 /// What the id of an input interrupt starts with.
 pub(crate) const INPUT_INTERRUPT: &str = "input-";

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::io::agui::{INPUT_INTERRUPT, approval_interrupt_id};
+use crate::io::agui::{APPROVAL_INTERRUPT, INPUT_INTERRUPT};
 use crate::io::websockets::run_request::{Answers, RunRequest};
 use crate::io::{AguiEncoder, Decision, FunctionCall, ToolCall};
 use crate::llm::Message;
@@ -140,8 +140,7 @@ impl RunAgentInput {
                     ));
                 }
             };
-            if let Some(call_id) = entry.interrupt_id.strip_prefix("approval-") {
-                debug_assert_eq!(approval_interrupt_id(call_id), entry.interrupt_id);
+            if let Some(call_id) = entry.interrupt_id.strip_prefix(APPROVAL_INTERRUPT) {
                 answers
                     .approvals
                     .insert(call_id.to_owned(), decision(resolved, &entry.payload)?);

@@ -615,3 +615,94 @@ fn create_to_streams_into_the_stream_it_is_given_with_the_speaker() -> Result<()
     );
     Ok(())
 }
+
+/// A stream that records what the client queues and flushes, and lets the
+/// mock send its second batch only once the first batch's tokens were
+/// flushed.
+struct Recording {
+    log: std::sync::Mutex<Vec<String>>,
+    first_batch: usize,
+    go: crossbeam_channel::Sender<()>,
+}
+
+impl Recording {
+    fn log(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl IOStream for Recording {
+    fn print(&self, _: &[&str], _: &str, _: &str, _: bool) -> Result<()> {
+        Ok(())
+    }
+    fn input(&self, _: &str, _: bool) -> Result<String> {
+        Err(Error::InputClosed)
+    }
+    fn send(&self, event: &Event) -> Result<()> {
+        self.log().push(format!("send {:?}", event.kind()));
+        Ok(())
+    }
+    fn queue(&self, event: &Event) -> Result<()> {
+        if let Event::Stream(s) = event {
+            self.log().push(format!("queue {}", s.content));
+        }
+        Ok(())
+    }
+    fn flush(&self) -> Result<()> {
+        let mut log = self.log();
+        let queued = log.iter().filter(|l| l.starts_with("queue")).count();
+        log.push("flush".to_owned());
+        if queued == self.first_batch {
+            let _ = self.go.send(());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn tokens_that_arrive_together_are_queued_and_flushed_before_the_client_waits() -> Result<()> {
+    // Five tokens in one write; the rest only once those five were flushed:
+    // a client that waited on the network with tokens held would never see
+    // the rest (the mock gives up after 10 s and the reply is cut).
+    let first: Vec<String> = std::iter::once(role_chunk())
+        .chain(["a", "b", "c", "d", "e"].map(content_chunk))
+        .collect();
+    let second: Vec<String> = ["f", "g"]
+        .map(content_chunk)
+        .into_iter()
+        .chain([finish_chunk("stop")])
+        .collect();
+    let (go, gate) = crossbeam_channel::bounded(1);
+    let mock = MockServer::start(vec![Reply::Gated(vec![first, second], gate)]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let recording = Arc::new(Recording {
+        log: std::sync::Mutex::new(Vec::new()),
+        first_batch: 5,
+        go,
+    });
+    let reply = io::with_default(recording.clone(), || client.create(&ask(true)))?;
+    assert_eq!(reply.message.text(), "abcdefg");
+    let log = recording.log().clone();
+    let tokens: Vec<&str> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("queue "))
+        .collect();
+    assert_eq!(tokens, ["a", "b", "c", "d", "e", "f", "g"], "{log:?}");
+    // The first five were queued with no flush between them (they came in
+    // one read), and flushed before the client read again.
+    let at = |entry: &str| log.iter().position(|l| l == entry);
+    let (a, e, f) = (at("queue a"), at("queue e"), at("queue f"));
+    let between = |from: Option<usize>, to: Option<usize>| match (from, to) {
+        (Some(from), Some(to)) => log[from..to].iter().filter(|l| *l == "flush").count(),
+        _ => usize::MAX,
+    };
+    assert_eq!(between(a, e), 0, "one batch, no flush inside it: {log:?}");
+    assert!(between(e, f) >= 1, "flushed before waiting: {log:?}");
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("flush"),
+        "nothing left queued: {log:?}"
+    );
+    assert!(!log.iter().any(|l| l.starts_with("send Stream")), "{log:?}");
+    Ok(())
+}

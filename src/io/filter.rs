@@ -259,6 +259,18 @@ impl<S: IOStream> IOStream for Filtered<S> {
         }
     }
 
+    fn queue(&self, event: &Event) -> Result<()> {
+        if self.filter.allows(event) {
+            self.inner.queue(event)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+
     fn ask_approval(
         &self,
         requests: &[ToolApprovalRequestEvent],

@@ -68,6 +68,22 @@ pub trait IOStream: Send + Sync {
         send_as_text(self, event)
     }
 
+    /// Sends `event` when the stream likes: it may wait in the stream's
+    /// buffer until the next [`send`](IOStream::send), `print`, `input` or
+    /// [`flush`](IOStream::flush), so that fragments arriving together go
+    /// out together (one write for several tokens). Whoever queues calls
+    /// `flush` before it waits on anything; the model client does before
+    /// each read from the network. The default sends at once.
+    fn queue(&self, event: &Event) -> Result<()> {
+        self.send(event)
+    }
+
+    /// Sends what [`queue`](IOStream::queue) left waiting. The default has
+    /// nothing waiting.
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Asks a human to approve tool calls, one request per call, and
     /// returns one answer per request, in the requests' order (a stream
     /// may take them in any order).
@@ -159,6 +175,12 @@ macro_rules! forward_stream {
             }
             fn send(&self, event: &Event) -> Result<()> {
                 (**self).send(event)
+            }
+            fn queue(&self, event: &Event) -> Result<()> {
+                (**self).queue(event)
+            }
+            fn flush(&self) -> Result<()> {
+                (**self).flush()
             }
             fn ask_approval(
                 &self,

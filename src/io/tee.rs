@@ -116,6 +116,18 @@ impl IOStream for Tee {
         Ok(())
     }
 
+    fn queue(&self, event: &Event) -> Result<()> {
+        self.primary.queue(event)?;
+        self.each(|s| s.queue(event));
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.primary.flush()?;
+        self.each(|s| s.flush());
+        Ok(())
+    }
+
     /// The primary stream decides; the others see the requests and the
     /// answers as events.
     fn ask_approval(

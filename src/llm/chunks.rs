@@ -40,6 +40,14 @@ impl<'a> ChunkAssembler<'a> {
         }
     }
 
+    /// Queues the content fragments instead of sending each (see
+    /// [`Fragments::queued`]): the caller flushes the stream before it
+    /// waits on anything.
+    pub fn queued(mut self) -> ChunkAssembler<'a> {
+        self.fragments = self.fragments.map(Fragments::queued);
+        self
+    }
+
     /// Whether any fragment (content or reasoning) has reached the stream:
     /// from then on the request must not be retried, or the user would see
     /// it twice.

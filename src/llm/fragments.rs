@@ -19,6 +19,9 @@ pub struct Fragments<'a> {
     /// The reply's id, once it has started, for a stream that asked for
     /// reply starts and ends (`None` otherwise: nothing extra is made).
     protocol: Option<Protocol>,
+    /// Fragments are queued ([`IOStream::queue`]), not sent: the caller
+    /// flushes before it waits.
+    queued: bool,
 }
 
 /// The reply's frame for streams that want it.
@@ -44,6 +47,24 @@ impl<'a> Fragments<'a> {
                 started: false,
                 deltas: out.wants(EventKind::ToolCallDelta),
             }),
+            queued: false,
+        }
+    }
+
+    /// Queues the fragments ([`IOStream::queue`]) instead of sending each:
+    /// several that arrive together go out in one write. The caller must
+    /// [`flush`](IOStream::flush) the stream before it waits on anything.
+    pub fn queued(mut self) -> Fragments<'a> {
+        self.queued = true;
+        self
+    }
+
+    /// Sends or queues one fragment's event.
+    fn emit(&self, event: &Event) -> Result<()> {
+        if self.queued {
+            self.out.queue(event)
+        } else {
+            self.out.send(event)
         }
     }
 
@@ -79,7 +100,7 @@ impl<'a> Fragments<'a> {
             .as_ref()
             .map(|p| p.message_id.clone())
             .unwrap_or_default();
-        self.out.send(&Event::ToolCallDelta(ToolCallDeltaEvent {
+        self.emit(&Event::ToolCallDelta(ToolCallDeltaEvent {
             uuid: Uuid::new_v4(),
             message_id,
             index,
@@ -109,7 +130,7 @@ impl<'a> Fragments<'a> {
     pub fn send(&mut self, piece: &str) -> Result<()> {
         self.start()?;
         let recipient = if self.sent { None } else { self.recipient };
-        self.out.send(&Event::Stream(StreamEvent {
+        self.emit(&Event::Stream(StreamEvent {
             uuid: Uuid::new_v4(),
             content: piece.to_owned(),
             sender: self.sender.map(str::to_owned),
@@ -124,7 +145,7 @@ impl<'a> Fragments<'a> {
         self.start()?;
         let mut event = ReasoningEvent::new(piece);
         event.sender = self.sender.map(str::to_owned);
-        self.out.send(&Event::Reasoning(event))?;
+        self.emit(&Event::Reasoning(event))?;
         self.reasoned = true;
         Ok(())
     }

@@ -154,12 +154,16 @@ impl ModelClient for OpenAIClient {
             return Err(api_error(status, reader, retry_after, should_retry));
         }
         let mut assembler = if request.stream {
-            ChunkAssembler::streaming(request, out)
+            ChunkAssembler::streaming(request, out).queued()
         } else {
             ChunkAssembler::new()
         };
         if request.stream {
-            read_stream(reader, &mut assembler).map_err(|e| {
+            // Fragments queued while more were in hand go out before
+            // the reply is over, whatever ended it.
+            let read = read_stream(reader, &mut assembler, out);
+            let flushed = out.flush();
+            read.and(flushed).map_err(|e| {
                 // The user saw part of this reply: say so, and keep it from
                 // being retried (the stream's own errors pass as they are).
                 if e.is_model_error() && assembler.has_streamed() {
@@ -196,10 +200,16 @@ impl ModelClient for OpenAIClient {
 }
 
 /// Reads server-sent events until `[DONE]` or the end, feeding each chunk to
-/// the assembler, which streams content to its output.
-fn read_stream(reader: impl Read, assembler: &mut ChunkAssembler) -> Result<()> {
+/// the assembler, which queues content to `out`; `out` is flushed before
+/// each read from the network, so fragments that arrived together go out
+/// together and none waits for the next.
+fn read_stream(
+    reader: impl Read,
+    assembler: &mut ChunkAssembler,
+    out: &dyn IOStream,
+) -> Result<()> {
     let mut events = SseReader::new(reader, MAX_RESPONSE_BYTES);
-    while let Some(event) = events.next_event()? {
+    while let Some(event) = events.next_event_with(&mut || out.flush())? {
         if event.data == "[DONE]" {
             return Ok(());
         }

@@ -160,16 +160,18 @@ impl ModelClient for ReplayClient {
         // About four characters a token, as a stand-in for a tokenizer.
         let prompt_chars: usize = request.messages.iter().map(|m| m.text().len()).sum();
         let mut assembler = if request.stream {
-            ChunkAssembler::streaming(request, out)
+            ChunkAssembler::streaming(request, out).queued()
         } else {
             ChunkAssembler::new()
         };
         for chunk in chunks(&reply, call_number, prompt_chars as u64 / 4) {
             if let Some(pace) = self.pace.filter(|_| request.stream) {
+                out.flush()?;
                 std::thread::sleep(pace);
             }
             assembler.push(&chunk)?;
         }
+        out.flush()?;
         assembler.finish()
     }
 }

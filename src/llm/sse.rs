@@ -52,8 +52,18 @@ impl<R: Read> SseReader<R> {
 
     /// The next event, or `None` at the end of the stream.
     pub fn next_event(&mut self) -> Result<Option<SseEvent>> {
+        self.next_event_with(&mut || Ok(()))
+    }
+
+    /// [`next_event`](Self::next_event), calling `before_read` each time
+    /// the reader must read from its source, which may wait: what was held
+    /// back for more of the events in hand can go out first.
+    pub fn next_event_with(
+        &mut self,
+        before_read: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Option<SseEvent>> {
         loop {
-            let Some(line) = self.next_line()? else {
+            let Some(line) = self.next_line(before_read)? else {
                 // A last event without its blank line still counts.
                 return Ok(self.has_data.then(|| self.take_event()));
             };
@@ -101,7 +111,7 @@ impl<R: Read> SseReader<R> {
     }
 
     /// The next line without its ending, or `None` at end of stream.
-    fn next_line(&mut self) -> Result<Option<String>> {
+    fn next_line(&mut self, before_read: &mut dyn FnMut() -> Result<()>) -> Result<Option<String>> {
         loop {
             let pending = &self.buf[self.start..];
             if self.after_cr && !pending.is_empty() {
@@ -131,6 +141,7 @@ impl<R: Read> SseReader<R> {
                     self.max_event_bytes
                 )));
             }
+            before_read()?;
             self.fill()?;
         }
     }

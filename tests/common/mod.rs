@@ -36,6 +36,10 @@ pub enum Reply {
     Slow(Vec<String>, Duration),
     /// Headers, then silence until the client gives up.
     Stall,
+    /// SSE events in batches: each batch in one write, then a wait (at
+    /// most 10 s) for the test's go-ahead before the next batch; then
+    /// `[DONE]`. Without a go-ahead the stream ends unfinished.
+    Gated(Vec<Vec<String>>, crossbeam_channel::Receiver<()>),
 }
 
 /// A request as the mock received it.
@@ -248,6 +252,20 @@ fn serve(
                 }
                 let _ = out.flush();
                 written.fetch_add(1, Ordering::SeqCst);
+            }
+            let _ = out.write_all(b"data: [DONE]\n\n");
+        }
+        Reply::Gated(batches, go) => {
+            let _ = out.write_all(sse_head.as_bytes());
+            for (i, batch) in batches.iter().enumerate() {
+                if i > 0 && go.recv_timeout(Duration::from_secs(10)).is_err() {
+                    return;
+                }
+                let bytes: String = batch.iter().map(|d| format!("data: {d}\n\n")).collect();
+                if out.write_all(bytes.as_bytes()).is_err() {
+                    return;
+                }
+                let _ = out.flush();
             }
             let _ = out.write_all(b"data: [DONE]\n\n");
         }

@@ -181,8 +181,9 @@ impl ServerConfig {
     /// 10 s). Past it the connection is closed and the chat's next output
     /// fails with [`Error::WriteTimeout`](crate::Error::WriteTimeout), which
     /// ends it and drops its model stream. Meanwhile the server holds at most
-    /// one frame for that client (at most `max_message_size`) beyond the
-    /// kernel's socket buffer, and the client's thread sleeps in the write.
+    /// one frame for that client (at most `max_message_size`) and 16 KiB of
+    /// queued streamed tokens beyond the kernel's socket buffer, and the
+    /// client's thread sleeps in the write.
     pub fn write_timeout(mut self, timeout: Duration) -> ServerConfig {
         self.write_timeout = timeout;
         self

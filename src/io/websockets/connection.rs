@@ -185,24 +185,65 @@ impl IOWebsockets {
     }
 
     /// Sends one text frame: to the client, after taking in what it sent
-    /// meanwhile, or to the session.
-    fn output(&self, text: String) -> Result<()> {
+    /// meanwhile, or to the session. `queued`: it may wait in the buffer
+    /// for the next frame or a [`flush`](IOStream::flush).
+    fn output(&self, text: String, queued: bool) -> Result<()> {
         match &self.target {
             Target::Link(link) => {
                 let mut inner = lock(link);
                 self.ready_to_write(&mut inner)?;
-                inner.write(text)
+                if queued {
+                    inner.queue(text)
+                } else {
+                    inner.write(text)
+                }
             }
+            Target::Session(session) if queued => session.queue(text),
             Target::Session(session) => session.publish(text),
             // AG-UI has no place for a printed line or text frame.
             Target::Run(_) => Ok(()),
         }
     }
 
+    /// [`IOStream::send`] and [`IOStream::queue`]: `queued` as in
+    /// [`output`](Self::output).
+    fn deliver(&self, event: &Event, queued: bool) -> Result<()> {
+        if let Target::Run(link) = &self.target {
+            if self.stopping.load(Ordering::SeqCst) {
+                return Err(Error::ServerStopping);
+            }
+            // The kinds sent on request are the encoder's own: only the
+            // agent rule applies to them.
+            let passes = if event.kind().is_on_request() {
+                self.filter.allows_agent(event)
+            } else {
+                self.filter.allows(event)
+            };
+            if !passes {
+                return Ok(());
+            }
+            return run_lock(link).send(event);
+        }
+        if !self.filter.allows(event) {
+            return Ok(());
+        }
+        if self.events {
+            return self.output(event.to_json(), queued);
+        }
+        // The event's console text, a frame per part; not through `print`,
+        // which would filter it a second time, as a print.
+        for part in event.text_parts() {
+            self.output(part.text, queued)?;
+        }
+        Ok(())
+    }
+
     /// Checks that output may go on: server running, client there, no cancel.
+    /// Before a wait, what was queued goes out.
     fn ready(&self, inner: &mut Link) -> Result<()> {
         inner.poll(self.events);
-        self.still_ready(inner)
+        self.still_ready(inner)?;
+        inner.flush()
     }
 
     /// [`ready`](Self::ready) before one more frame of output: the
@@ -336,9 +377,9 @@ impl IOStream for IOWebsockets {
         }
         if self.events {
             let event = Event::print(objects.iter().copied(), sep, end);
-            return self.output(event.to_json());
+            return self.output(event.to_json(), false);
         }
-        self.output(joined(objects, sep, end))
+        self.output(joined(objects, sep, end), false)
     }
 
     fn input(&self, prompt: &str, password: bool) -> Result<String> {
@@ -361,6 +402,7 @@ impl IOStream for IOWebsockets {
                 return link.input(request);
             }
             Target::Session(session) => {
+                session.flush()?;
                 return match request {
                     Some(request) => {
                         let id = request.request_id.clone();
@@ -401,7 +443,10 @@ impl IOStream for IOWebsockets {
         }
         let link = match &self.target {
             Target::Link(link) => link,
-            Target::Session(session) => return session.ask_approval(&requests),
+            Target::Session(session) => {
+                session.flush()?;
+                return session.ask_approval(&requests);
+            }
             // Answered by the run's request, or the run ends waiting.
             Target::Run(link) => return run_lock(link).ask_approval(&requests),
         };
@@ -453,34 +498,22 @@ impl IOStream for IOWebsockets {
     }
 
     fn send(&self, event: &Event) -> Result<()> {
-        if let Target::Run(link) = &self.target {
-            if self.stopping.load(Ordering::SeqCst) {
-                return Err(Error::ServerStopping);
-            }
-            // The kinds sent on request are the encoder's own: only the
-            // agent rule applies to them.
-            let passes = if event.kind().is_on_request() {
-                self.filter.allows_agent(event)
-            } else {
-                self.filter.allows(event)
-            };
-            if !passes {
-                return Ok(());
-            }
-            return run_lock(link).send(event);
+        self.deliver(event, false)
+    }
+
+    /// Streamed fragments wait in the connection's buffer (a session's:
+    /// in each client's) until the next frame or [`flush`](IOStream::flush):
+    /// tokens that arrive together take one write.
+    fn queue(&self, event: &Event) -> Result<()> {
+        self.deliver(event, true)
+    }
+
+    fn flush(&self) -> Result<()> {
+        match &self.target {
+            Target::Link(link) => lock(link).flush(),
+            Target::Session(session) => session.flush(),
+            Target::Run(_) => Ok(()),
         }
-        if !self.filter.allows(event) {
-            return Ok(());
-        }
-        if self.events {
-            return self.output(event.to_json());
-        }
-        // The event's console text, a frame per part; not through `print`,
-        // which would filter it a second time, as a print.
-        for part in event.text_parts() {
-            self.output(part.text)?;
-        }
-        Ok(())
     }
 }
 

@@ -220,15 +220,29 @@ impl Link {
     /// behind for longer than the write timeout, or past the buffer, is
     /// given up; its frames are in the session's log for a resume. The
     /// socket's own write timeout is a millisecond for such links.
-    pub(crate) fn offer(&mut self, frame: Utf8Bytes) -> Result<()> {
-        let sent = match self.behind_since {
-            // Behind: queue it; the flush below sends what it can.
-            Some(_) => self
-                .ws
-                .write(Message::Text(frame))
-                .and_then(|()| self.ws.flush()),
-            None => self.ws.send(Message::Text(frame)),
-        };
+    ///
+    /// `queued`: the frame may wait in the buffer for the next offer or
+    /// [`flush_offered`](Link::flush_offered).
+    pub(crate) fn offer(&mut self, frame: Utf8Bytes, queued: bool) -> Result<()> {
+        // What the socket does not take stays in the buffer; the flush
+        // sends what it can.
+        let sent = self.ws.write(Message::Text(frame));
+        if queued && sent.is_ok() {
+            return Ok(());
+        }
+        let sent = sent.and_then(|()| self.ws.flush());
+        self.offered(sent)
+    }
+
+    /// Offers what [`offer`](Link::offer) queued.
+    pub(crate) fn flush_offered(&mut self) -> Result<()> {
+        let flushed = self.ws.flush();
+        self.offered(flushed)
+    }
+
+    /// What an offer came to: a client behind for longer than the write
+    /// timeout, or past the buffer, is given up.
+    fn offered(&mut self, sent: tungstenite::Result<()>) -> Result<()> {
         match sent {
             Ok(()) => {
                 self.behind_since = None;
@@ -253,15 +267,41 @@ impl Link {
 
     /// Writes one frame. The socket's write timeout bounds the wait on a
     /// client that stopped reading; past it the connection is given up, so
-    /// what is held for it stays one frame, and the chat ends.
+    /// what is held for it stays one frame (and what was queued), and the
+    /// chat ends.
     pub(crate) fn write(&mut self, text: String) -> Result<()> {
         self.write_frame(Utf8Bytes::from(text))
+    }
+
+    /// Queues one frame in tungstenite's buffer: it goes out with the next
+    /// write or [`flush`](Link::flush), or once the buffer holds
+    /// `write_buffer_size` bytes (then bounded by the write timeout, as
+    /// [`write`](Link::write) is).
+    pub(crate) fn queue(&mut self, text: String) -> Result<()> {
+        let queued = self.ws.write(Message::Text(Utf8Bytes::from(text)));
+        self.written(queued)
+    }
+
+    /// Writes what [`queue`](Link::queue) left in the buffer.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if !self.is_open() {
+            return Err(Error::ConnectionClosed);
+        }
+        let flushed = self.ws.flush();
+        self.written(flushed)
     }
 
     /// Writes one frame that may also go to other clients (its bytes are
     /// shared, not copied), as [`write`](Link::write) does.
     fn write_frame(&mut self, frame: Utf8Bytes) -> Result<()> {
-        match self.ws.send(Message::Text(frame)) {
+        let sent = self.ws.send(Message::Text(frame));
+        self.written(sent)
+    }
+
+    /// What a write to a blocking socket came to: past the write timeout
+    /// the connection is given up, so what is held for it stays bounded.
+    fn written(&mut self, result: tungstenite::Result<()>) -> Result<()> {
+        match result {
             Ok(()) => Ok(()),
             Err(tungstenite::Error::Io(e))
                 if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
@@ -563,8 +603,80 @@ fn would_block(e: &std::io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use tungstenite::protocol::Role;
+    use tungstenite::{Message, WebSocket};
+
     use super::ClientMessage::{self, Approval, Cancel, Complaint};
+    use super::Link;
     use crate::io::Decision;
+
+    /// The server's side of a socket, counting the writes made to it.
+    struct Counting(Arc<TcpStream>, Arc<AtomicUsize>);
+
+    impl Read for Counting {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            (&*self.0).read(buf)
+        }
+    }
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            (&*self.0).write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn queued_frames_go_out_in_one_write_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let client = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let (server, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
+        let server = Arc::new(server);
+        let writes = Arc::new(AtomicUsize::new(0));
+        let transport = Box::new(Counting(server.clone(), writes.clone()));
+        let ws = WebSocket::from_raw_socket(transport as _, Role::Server, None);
+        let mut link = Link::new(ws, server, Duration::from_secs(5));
+        let mut reader = WebSocket::from_raw_socket(client, Role::Client, None);
+
+        for i in 0..10 {
+            link.queue(format!("token {i}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(writes.load(Ordering::SeqCst), 0, "queued, not written");
+        link.flush().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(writes.load(Ordering::SeqCst), 1, "ten frames, one write");
+        // A frame written after queued ones takes them along, in order.
+        for i in 10..13 {
+            link.queue(format!("token {i}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        link.write("the end".to_owned())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(writes.load(Ordering::SeqCst), 2);
+        link.flush().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(writes.load(Ordering::SeqCst), 2, "nothing left to flush");
+
+        let mut got = Vec::new();
+        while got.len() < 14 {
+            match reader.read() {
+                Ok(Message::Text(text)) => got.push(text.as_str().to_owned()),
+                other => panic!("{other:?}"),
+            }
+        }
+        let mut expected: Vec<String> = (0..13).map(|i| format!("token {i}")).collect();
+        expected.push("the end".to_owned());
+        assert_eq!(got, expected);
+    }
 
     fn decode(text: &str) -> ClientMessage {
         ClientMessage::decode(text.to_owned())

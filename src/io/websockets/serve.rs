@@ -40,12 +40,20 @@ pub(super) type OnConnect = dyn Fn(&IOWebsockets) -> std::result::Result<(), Str
 /// mostly idle chats each hold one, and client messages are short.
 const READ_BUFFER: usize = 4 * 1024;
 
-/// A websocket's limits: `config`'s message size, a small read buffer.
+/// How many bytes of queued frames (streamed tokens that came together)
+/// wait for a flush at most before they are written anyway: one write for
+/// a read's worth of model chunks, and little held for a client that does
+/// not read.
+const WRITE_BUFFER: usize = 16 * 1024;
+
+/// A websocket's limits: `config`'s message size, small read and write
+/// buffers.
 fn ws_config(config: &ServerConfig) -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
         .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
 }
 
 /// Serves one client until its connection closes.

@@ -183,6 +183,27 @@ impl Session {
     /// client whose write fails (gone, or past the write timeout) is detached;
     /// its frames wait in the log.
     pub fn publish(&self, frame: String) -> Result<()> {
+        self.publish_frame(frame, false)
+    }
+
+    /// [`publish`](Self::publish), leaving the frame in each client's
+    /// buffer until the next publish or [`flush`](Self::flush).
+    pub fn queue(&self, frame: String) -> Result<()> {
+        self.publish_frame(frame, true)
+    }
+
+    /// Offers the clients what [`queue`](Self::queue) left in their buffers.
+    pub fn flush(&self) -> Result<()> {
+        let mut state = self.lock();
+        self.ready(&state)?;
+        state
+            .clients
+            .retain(|client| lock(client).flush_offered().is_ok());
+        self.check_detached(&mut state);
+        Ok(())
+    }
+
+    fn publish_frame(&self, frame: String, queued: bool) -> Result<()> {
         let mut state = self.lock();
         self.ready(&state)?;
         let frame = Utf8Bytes::from(frame);
@@ -190,11 +211,16 @@ impl Session {
         // Offered, not waited for: a slow client never slows the chat.
         state
             .clients
-            .retain(|client| lock(client).offer(frame.clone()).is_ok());
-        if state.clients.is_empty() && state.detached_since.is_none() {
-            self.became_detached(&mut state);
-        }
+            .retain(|client| lock(client).offer(frame.clone(), queued).is_ok());
+        self.check_detached(&mut state);
         Ok(())
+    }
+
+    /// The session is detached once its last client has been given up.
+    fn check_detached(&self, state: &mut State) {
+        if state.clients.is_empty() && state.detached_since.is_none() {
+            self.became_detached(state);
+        }
     }
 
     /// The last client has gone: the session waits for one, counted among
@@ -404,11 +430,13 @@ impl Session {
         {
             let mut link = lock(&client);
             if backlog.missed > 0 && self.events {
-                link.offer(Utf8Bytes::from(missed_events(backlog.missed)))?;
+                link.offer(Utf8Bytes::from(missed_events(backlog.missed)), true)?;
             }
+            // The backlog in as few writes as the socket takes.
             for frame in backlog.frames {
-                link.offer(frame)?;
+                link.offer(frame, true)?;
             }
+            link.flush_offered()?;
             if let Some((code, reason)) = &state.ended {
                 let stopping = self.stopping.load(Ordering::SeqCst);
                 link.close(*code, reason, None, stopping);
@@ -458,7 +486,7 @@ impl Session {
                 let frame = Utf8Bytes::from(frame);
                 state.log.push(frame.clone());
                 for client in &state.clients {
-                    let _ = lock(client).offer(frame.clone());
+                    let _ = lock(client).offer(frame.clone(), false);
                 }
             }
             state.ended = Some((code, reason.to_owned()));

@@ -104,12 +104,20 @@ struct FrameSink {
 }
 
 impl RunSink for FrameSink {
-    fn send(&mut self, messages: &[Value]) -> Result<()> {
+    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         let mut inner = lock(&self.link);
         for message in messages {
-            inner.write(message.to_string())?;
+            if queued {
+                inner.queue(message.to_string())?;
+            } else {
+                inner.write(message.to_string())?;
+            }
         }
         Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        lock(&self.link).flush()
     }
 
     fn keep_alive(&mut self) -> Result<()> {

@@ -287,7 +287,7 @@ impl ReplySink {
 }
 
 impl RunSink for ReplySink {
-    fn send(&mut self, messages: &[Value]) -> Result<()> {
+    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         for message in messages {
             let chunk: Arc<str> = message.to_string().into();
             let sequence = self.sent;
@@ -297,13 +297,27 @@ impl RunSink for ReplySink {
             }
             if self.attached {
                 let frame = chunk_frame(&self.request_id, sequence, &chunk);
-                if lock(&self.link).write(frame).is_err() {
+                let mut link = lock(&self.link);
+                let sent = if queued {
+                    link.queue(frame)
+                } else {
+                    link.write(frame)
+                };
+                drop(link);
+                if sent.is_err() {
                     self.detach();
                 }
             }
         }
         if self.polled_at.elapsed() >= ABORT_POLL {
             self.poll_client()?;
+        }
+        self.wanted()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.attached && lock(&self.link).flush().is_err() {
+            self.detach();
         }
         self.wanted()
     }

@@ -222,7 +222,12 @@ impl IOWebsockets {
             if !passes {
                 return Ok(());
             }
-            return run_lock(link).send(event);
+            let mut link = run_lock(link);
+            return if queued {
+                link.queue(event)
+            } else {
+                link.send(event)
+            };
         }
         if !self.filter.allows(event) {
             return Ok(());
@@ -512,7 +517,7 @@ impl IOStream for IOWebsockets {
         match &self.target {
             Target::Link(link) => lock(link).flush(),
             Target::Session(session) => session.flush(),
-            Target::Run(_) => Ok(()),
+            Target::Run(link) => run_lock(link).flush(),
         }
     }
 }

@@ -20,8 +20,11 @@ use crate::{Error, Result};
 
 /// Where a run's messages go: a transport's framing of them.
 pub(crate) trait RunSink: Send {
-    /// Sends messages, in order, framed.
-    fn send(&mut self, messages: &[Value]) -> Result<()>;
+    /// Sends messages, in order, framed. `queued`: they may wait in the
+    /// sink's buffer for the next send or [`flush`](RunSink::flush).
+    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()>;
+    /// Sends what was queued.
+    fn flush(&mut self) -> Result<()>;
     /// Tells a silent stream's proxies it is alive.
     fn keep_alive(&mut self) -> Result<()>;
     /// Fails when the client has gone, or asked the run to stop.
@@ -175,6 +178,21 @@ impl RunLink {
         self.write(&encoded)
     }
 
+    /// [`send`](Self::send), the messages left in the sink's buffer until
+    /// the next send or [`flush`](Self::flush).
+    pub fn queue(&mut self, event: &Event) -> Result<()> {
+        let encoded = self.encoder.encode(event);
+        self.write_as(&encoded, true)
+    }
+
+    /// Sends what [`queue`](Self::queue) left in the sink's buffer.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.open {
+            return Err(Error::ConnectionClosed);
+        }
+        self.sink.flush().inspect_err(|_| self.open = false)
+    }
+
     /// Fails when the client has gone (or asked to stop): the run is over
     /// for it.
     pub fn check(&mut self) -> Result<()> {
@@ -214,6 +232,7 @@ impl RunLink {
     fn end(&mut self, last: &[Value]) {
         let _ = self.write(last);
         if self.open {
+            let _ = self.sink.flush();
             self.sink.end();
         }
         self.open = false;
@@ -223,6 +242,11 @@ impl RunLink {
     /// Sends messages; a send that fails (or waits past the write
     /// timeout) ends the run.
     fn write(&mut self, messages: &[Value]) -> Result<()> {
+        self.write_as(messages, false)
+    }
+
+    /// [`write`](Self::write), or queued.
+    fn write_as(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         if messages.is_empty() {
             return Ok(());
         }
@@ -230,6 +254,8 @@ impl RunLink {
             return Err(Error::ConnectionClosed);
         }
         self.last_write = Instant::now();
-        self.sink.send(messages).inspect_err(|_| self.open = false)
+        self.sink
+            .send(messages, queued)
+            .inspect_err(|_| self.open = false)
     }
 }

@@ -29,7 +29,12 @@ pub(crate) struct SseSink {
     transport: Box<dyn Transport>,
     tcp: Arc<TcpStream>,
     trailer: &'static str,
+    /// Queued events not written yet (at most about [`QUEUED_BYTES`]).
+    queued: String,
 }
+
+/// How many bytes of queued events wait for a flush at most.
+const QUEUED_BYTES: usize = 16 * 1024;
 
 impl SseSink {
     /// Answers the request with the event stream's head (naming
@@ -54,14 +59,18 @@ impl SseSink {
             transport,
             tcp,
             trailer: framing.trailer,
+            queued: String::new(),
         })
     }
 
+    /// Writes what was queued, then `bytes`.
     fn write(&mut self, bytes: &str) -> Result<()> {
+        self.queued.push_str(bytes);
         let written = self
             .transport
-            .write_all(bytes.as_bytes())
+            .write_all(self.queued.as_bytes())
             .and_then(|()| self.transport.flush());
+        self.queued.clear();
         written.map_err(|e| match e.kind() {
             ErrorKind::WouldBlock | ErrorKind::TimedOut => Error::WriteTimeout(Default::default()),
             _ => Error::ConnectionClosed,
@@ -70,14 +79,23 @@ impl SseSink {
 }
 
 impl RunSink for SseSink {
-    fn send(&mut self, messages: &[Value]) -> Result<()> {
-        let mut frames = String::new();
+    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         for message in messages {
-            frames.push_str("data: ");
-            frames.push_str(&message.to_string());
-            frames.push_str("\n\n");
+            self.queued.push_str("data: ");
+            self.queued.push_str(&message.to_string());
+            self.queued.push_str("\n\n");
         }
-        self.write(&frames)
+        if queued && self.queued.len() < QUEUED_BYTES {
+            return Ok(());
+        }
+        self.write("")
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.queued.is_empty() {
+            return Ok(());
+        }
+        self.write("")
     }
 
     fn keep_alive(&mut self) -> Result<()> {

@@ -38,3 +38,10 @@ pub trait Encoder: Send {
     /// Closes what is open and ends the run with `message` as its error.
     fn fail(&mut self, message: &str) -> Vec<Value>;
 }
+
+/// A protocol message's JSON text, written straight into a string (not
+/// through `Display`'s formatter, which costs more per token).
+pub(crate) fn message_text(message: &Value) -> String {
+    // A `Value` always serializes: its keys are strings.
+    serde_json::to_string(message).unwrap_or_default()
+}

@@ -15,6 +15,7 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::Filter;
+use crate::io::encoder::message_text;
 use crate::io::websockets::agui_input::RunAgentInput;
 use crate::io::websockets::link::{Answer, Link, lock};
 use crate::io::websockets::parking::{Handoff, Parker};
@@ -108,9 +109,9 @@ impl RunSink for FrameSink {
         let mut inner = lock(&self.link);
         for message in messages {
             if queued {
-                inner.queue(message.to_string())?;
+                inner.queue(message_text(message))?;
             } else {
-                inner.write(message.to_string())?;
+                inner.write(message_text(message))?;
             }
         }
         Ok(())

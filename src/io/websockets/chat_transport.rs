@@ -16,6 +16,7 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::Filter;
+use crate::io::encoder::message_text;
 use crate::io::websockets::link::{Answer, Link, lock};
 use crate::io::websockets::live_reply::{LiveReplies, LiveReply};
 use crate::io::websockets::parking::{Handoff, Parker};
@@ -162,6 +163,7 @@ fn follow_reply(
     shared: &Shared,
 ) -> Result<()> {
     lock(link).write(json!({"type": "start", "requestId": request_id}).to_string())?;
+    let prefix = chunk_prefix(request_id);
     let mut next = 0;
     loop {
         if shared.stopping.load(Ordering::SeqCst) {
@@ -173,10 +175,12 @@ fn follow_reply(
             return lock(link).write(frame.to_string());
         };
         let mut inner = lock(link);
+        // What came since the last look, in as few writes as it takes.
         for chunk in progress.chunks {
-            inner.write(chunk_frame(request_id, next, &chunk))?;
+            inner.queue(chunk_frame(&prefix, next, &chunk))?;
             next += 1;
         }
+        inner.flush()?;
         if progress.ended {
             return inner.write(json!({"type": "end", "requestId": request_id}).to_string());
         }
@@ -197,6 +201,8 @@ fn follow_reply(
 struct ReplySink {
     link: Arc<Mutex<Link>>,
     request_id: String,
+    /// Its chunk frames' start ([`chunk_prefix`]).
+    chunk_prefix: String,
     /// Where the chunks are kept for resumes (`None`: the server keeps its
     /// most; this reply cannot be resumed).
     live: Option<Arc<LiveReply>>,
@@ -229,6 +235,7 @@ impl ReplySink {
         Ok(ReplySink {
             link: link.clone(),
             request_id: request_id.to_owned(),
+            chunk_prefix: chunk_prefix(request_id),
             live: replies.open(chat_id),
             replay_bytes: config.session_replay_bytes,
             sent: 0,
@@ -289,14 +296,14 @@ impl ReplySink {
 impl RunSink for ReplySink {
     fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         for message in messages {
-            let chunk: Arc<str> = message.to_string().into();
+            let chunk: Arc<str> = message_text(message).into();
             let sequence = self.sent;
             self.sent += 1;
             if let Some(live) = &self.live {
                 live.push(chunk.clone(), self.replay_bytes);
             }
             if self.attached {
-                let frame = chunk_frame(&self.request_id, sequence, &chunk);
+                let frame = chunk_frame(&self.chunk_prefix, sequence, &chunk);
                 let mut link = lock(&self.link);
                 let sent = if queued {
                     link.queue(frame)
@@ -398,9 +405,22 @@ impl Parker for WaitHere {
 }
 
 /// One chunk's frame (the chunk's JSON as it was kept).
-fn chunk_frame(request_id: &str, sequence: usize, chunk: &str) -> String {
-    let request_id = Value::from(request_id);
-    format!(r#"{{"type":"chunk","requestId":{request_id},"sequence":{sequence},"chunk":{chunk}}}"#)
+fn chunk_frame(prefix: &str, sequence: usize, chunk: &str) -> String {
+    use std::fmt::Write;
+    // Built by hand: one per token.
+    let mut frame = String::with_capacity(prefix.len() + chunk.len() + 32);
+    frame.push_str(prefix);
+    let _ = write!(frame, r#"{sequence},"chunk":{chunk}}}"#);
+    frame
+}
+
+/// What every `chunk` frame of request `request_id` starts with, up to its
+/// sequence number.
+fn chunk_prefix(request_id: &str) -> String {
+    format!(
+        r#"{{"type":"chunk","requestId":{},"sequence":"#,
+        message_text(&Value::from(request_id))
+    )
 }
 
 /// The answer to a request that came while this connection was busy.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::io::encoder::message_text;
 use crate::io::websockets::Transport;
 use crate::io::websockets::run_link::RunSink;
 use crate::{Error, Result};
@@ -82,7 +83,7 @@ impl RunSink for SseSink {
     fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         for message in messages {
             self.queued.push_str("data: ");
-            self.queued.push_str(&message.to_string());
+            self.queued.push_str(&message_text(message));
             self.queued.push_str("\n\n");
         }
         if queued && self.queued.len() < QUEUED_BYTES {

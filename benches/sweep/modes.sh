@@ -75,7 +75,7 @@ run() { # run NAME SERVER QUERY MESSAGE REP
 for rep in $(seq 1 "$REPS"); do
     run limit limit "" "" "$rep"
     for mode in $MODES; do
-        run "agentio_$mode" agentio "$(query_of "$mode")" "$(message_of "$mode")" "$rep"
+        run "agentio_${mode//-/_}" agentio "$(query_of "$mode")" "$(message_of "$mode")" "$rep"
     done
 done
 
@@ -90,11 +90,11 @@ rows = ["| C | server | CPU ms per chat | ÷ minimal | chats/s | ÷ minimal | pe
 summary = {}
 for c in levels:
     base = plot.runs(results, "limit", c)
-    for name in ["limit"] + [f"agentio_{m}" for m in modes]:
+    for name in ["limit"] + [f"agentio_{m.replace('-', '_')}" for m in modes]:
         rs = plot.runs(results, name, c)
         cpu, cps, rss = med(rs, "cpu_ms"), med(rs, "chats_s"), med(rs, "rss_mib")
         b_cpu, b_cps, b_rss = med(base, "cpu_ms"), med(base, "chats_s"), med(base, "rss_mib")
-        label = "minimal (text)" if name == "limit" else name.replace("agentio_", "agentio ")
+        label = "minimal (text)" if name == "limit" else "agentio " + name[len("agentio_"):].replace("_", "-")
         rows.append(f"| {c} | {label} | {cpu:.2f} | {cpu / b_cpu:.2f} | {cps:.0f} | {cps / b_cps:.2f} | "
                     f"{rss:.1f} | {rss / b_rss:.2f} | {sum(r['failed'] for r in rs)} / {sum(r['chats'] for r in rs)} |")
         summary.setdefault(c, {})[name] = {"cpu_ms": cpu, "chats_s": cps, "rss_mib": rss, "runs": len(rs)}

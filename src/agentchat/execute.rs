@@ -2,10 +2,9 @@
 //! stream and the clock while the tool works, and stop waiting when the
 //! work is no longer wanted.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::RecvTimeoutError;
 use serde_json::Value;
 
 use crate::Result;
@@ -32,13 +31,12 @@ pub(crate) fn execute(
     stream: &dyn IOStream,
 ) -> Result<ToolRun> {
     let context = Arc::new(context);
-    let (done, result) = crossbeam_channel::bounded(1);
+    let slot = Arc::new(Slot::default());
     let handle = {
         let (tool, arguments, context) = (tool.clone(), arguments.clone(), context.clone());
+        let slot = slot.clone();
         // The tool's own prints go where the chat's do.
-        io::spawn(move || {
-            let _ = done.send(tool.run_with(arguments, &context));
-        })
+        io::spawn(move || slot.put(tool.run_with(arguments, &context)))
     };
     let deadline = tool.get_time_limit().map(|limit| Instant::now() + limit);
     let mut stopping = None;
@@ -46,8 +44,8 @@ pub(crate) fn execute(
         let wait = deadline.map_or(TICK, |d| {
             d.saturating_duration_since(Instant::now()).min(TICK)
         });
-        match result.recv_timeout(wait) {
-            Ok(run) => {
+        match slot.take(wait) {
+            Some(run) => {
                 let _ = handle.join();
                 return match stopping {
                     Some(error) => Err(error),
@@ -56,14 +54,14 @@ pub(crate) fn execute(
             }
             // Only a panic outside the function (it catches its own) ends
             // the thread without a result.
-            Err(RecvTimeoutError::Disconnected) => {
+            None if handle.is_finished() && slot.is_empty() => {
                 let _ = handle.join();
                 return match stopping {
                     Some(error) => Err(error),
                     None => Ok(failed(arguments, format!("Error: {} stopped", tool.name()))),
                 };
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            None => {}
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             context.cancel();
@@ -90,6 +88,40 @@ pub(crate) fn execute(
                 stopping = Some(error);
             }
         }
+    }
+}
+
+/// Where the tool's thread leaves its run. A condition variable, not a
+/// channel: the chat's wait sleeps at once, without a channel's spinning
+/// and yielding first (a `sched_yield` or more per call).
+#[derive(Default)]
+struct Slot {
+    run: Mutex<Option<ToolRun>>,
+    ready: Condvar,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, Option<ToolRun>> {
+        self.run.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn put(&self, run: ToolRun) {
+        *self.lock() = Some(run);
+        self.ready.notify_one();
+    }
+
+    /// The run, waiting at most `wait` for it.
+    fn take(&self, wait: Duration) -> Option<ToolRun> {
+        let run = self.lock();
+        let (mut run, _) = self
+            .ready
+            .wait_timeout_while(run, wait, |run| run.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        run.take()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lock().is_none()
     }
 }
 

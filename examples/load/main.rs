@@ -11,6 +11,10 @@
 //! cargo run --release --example load -- --soak 600 --clients 32 --misbehave 0.3 --check
 //! ```
 //!
+//! `--protocol agui|ai-sdk`: agentio's side of the run chats over that
+//! frontend protocol's HTTP stream (`POST /agui`, `POST /api/chat`); the
+//! baseline's stays websocket text, the same work.
+//!
 //! `--through URI --seconds N --clients C`: chats against a running server
 //! or load balancer (the rolling-restart test drives it), counting chats that
 //! completed, were cut with 1001, were refused and retried, failed or hung.
@@ -43,6 +47,7 @@ mod mock;
 mod resume;
 mod rolling;
 mod soak;
+mod sse;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -102,8 +107,40 @@ fn main() {
     if let Err(e) = one_chat(&base_uri, false) {
         panic!("first baseline chat: {e}");
     }
-    let agentio = drive(&server_uri, clients, rounds, server.id(), mock.id());
-    let baseline = drive(&base_uri, clients, rounds, base.id(), mock.id());
+    // `--protocol agui|ai-sdk`: agentio's chats over that protocol's HTTP
+    // stream; the baseline's stay websocket text, the same work.
+    let protocol = args
+        .iter()
+        .position(|a| a == "--protocol")
+        .and_then(|i| args.get(i + 1))
+        .map(|name| sse::Protocol::parse(name).unwrap_or_else(|| panic!("--protocol {name}?")));
+    let word = first_word();
+    let agentio = match protocol {
+        Some(protocol) => drive(
+            &server_uri,
+            clients,
+            rounds,
+            server.id(),
+            mock.id(),
+            move |uri| sse::one_chat(uri, protocol, &word),
+        ),
+        None => drive(
+            &server_uri,
+            clients,
+            rounds,
+            server.id(),
+            mock.id(),
+            websocket_chat,
+        ),
+    };
+    let baseline = drive(
+        &base_uri,
+        clients,
+        rounds,
+        base.id(),
+        mock.id(),
+        websocket_chat,
+    );
     let ratio = agentio.json["server_cpu_ms_per_chat"]
         .as_f64()
         .unwrap_or(0.0)
@@ -405,19 +442,28 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn drive(uri: &str, clients: usize, rounds: usize, server: u32, mock: u32) -> Report {
+/// One websocket chat, its frames not kept.
+fn websocket_chat(uri: &str) -> Result<Sample, String> {
+    one_chat(uri, false).map(|(sample, _)| sample)
+}
+
+/// `clients` threads, `rounds` chats each, made by `chat`.
+fn drive(
+    uri: &str,
+    clients: usize,
+    rounds: usize,
+    server: u32,
+    mock: u32,
+    chat: impl Fn(&str) -> Result<Sample, String> + Clone + Send + 'static,
+) -> Report {
     let (server_cpu0, _) = usage(server);
     let (client_cpu0, _) = usage(std::process::id());
     let (mock_cpu0, _) = usage(mock);
     let start = Instant::now();
     let workers: Vec<_> = (0..clients)
         .map(|_| {
-            let uri = uri.to_owned();
-            std::thread::spawn(move || {
-                (0..rounds)
-                    .map(|_| one_chat(&uri, false).map(|(sample, _)| sample))
-                    .collect::<Vec<_>>()
-            })
+            let (uri, chat) = (uri.to_owned(), chat.clone());
+            std::thread::spawn(move || (0..rounds).map(|_| chat(&uri)).collect::<Vec<_>>())
         })
         .collect();
     let results: Vec<Result<Sample, String>> = workers

@@ -1,6 +1,6 @@
-//! Running one tool call: on its own thread, so the chat can watch its
-//! stream and the clock while the tool works, and stop waiting when the
-//! work is no longer wanted.
+//! Running one tool call: on a thread of its own (from a pool), so the
+//! chat can watch its stream and the clock while the tool works, and stop
+//! waiting when the work is no longer wanted.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::Result;
-use crate::agentchat::{Tool, ToolContext, ToolRun};
+use crate::agentchat::{Tool, ToolContext, ToolRun, workers};
 use crate::io::{self, IOStream};
 
 /// How often a chat waiting on a tool looks at its stream (a cancel, a
@@ -32,12 +32,14 @@ pub(crate) fn execute(
 ) -> Result<ToolRun> {
     let context = Arc::new(context);
     let slot = Arc::new(Slot::default());
-    let handle = {
+    {
         let (tool, arguments, context) = (tool.clone(), arguments.clone(), context.clone());
-        let slot = slot.clone();
+        let filler = Filler(Some(slot.clone()));
         // The tool's own prints go where the chat's do.
-        io::spawn(move || slot.put(tool.run_with(arguments, &context)))
-    };
+        workers::run(io::inherit(move || {
+            filler.put(tool.run_with(arguments, &context))
+        }));
+    }
     let deadline = tool.get_time_limit().map(|limit| Instant::now() + limit);
     let mut stopping = None;
     loop {
@@ -45,23 +47,21 @@ pub(crate) fn execute(
             d.saturating_duration_since(Instant::now()).min(TICK)
         });
         match slot.take(wait) {
-            Some(run) => {
-                let _ = handle.join();
+            Outcome::Ran(run) => {
                 return match stopping {
                     Some(error) => Err(error),
                     None => Ok(run),
                 };
             }
             // Only a panic outside the function (it catches its own) ends
-            // the thread without a result.
-            None if handle.is_finished() && slot.is_empty() => {
-                let _ = handle.join();
+            // the call without a result.
+            Outcome::Lost => {
                 return match stopping {
                     Some(error) => Err(error),
                     None => Ok(failed(arguments, format!("Error: {} stopped", tool.name()))),
                 };
             }
-            None => {}
+            Outcome::Running => {}
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             context.cancel();
@@ -96,32 +96,58 @@ pub(crate) fn execute(
 /// and yielding first (a `sched_yield` or more per call).
 #[derive(Default)]
 struct Slot {
-    run: Mutex<Option<ToolRun>>,
+    run: Mutex<Outcome>,
     ready: Condvar,
 }
 
+/// Where a call is.
+#[derive(Default)]
+enum Outcome {
+    #[default]
+    Running,
+    Ran(ToolRun),
+    /// It ended without a run (a panic outside the tool's function).
+    Lost,
+}
+
 impl Slot {
-    fn lock(&self) -> MutexGuard<'_, Option<ToolRun>> {
+    fn lock(&self) -> MutexGuard<'_, Outcome> {
         self.run.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn put(&self, run: ToolRun) {
-        *self.lock() = Some(run);
+    fn settle(&self, outcome: Outcome) {
+        *self.lock() = outcome;
         self.ready.notify_one();
     }
 
-    /// The run, waiting at most `wait` for it.
-    fn take(&self, wait: Duration) -> Option<ToolRun> {
+    /// How the call ended, waiting at most `wait` for it to.
+    fn take(&self, wait: Duration) -> Outcome {
         let run = self.lock();
         let (mut run, _) = self
             .ready
-            .wait_timeout_while(run, wait, |run| run.is_none())
+            .wait_timeout_while(run, wait, |run| matches!(run, Outcome::Running))
             .unwrap_or_else(|e| e.into_inner());
-        run.take()
+        std::mem::take(&mut *run)
     }
+}
 
-    fn is_empty(&self) -> bool {
-        self.lock().is_none()
+/// The call's side of its slot: it puts the run, or, dropped without one
+/// (unwinding), says the run is lost.
+struct Filler(Option<Arc<Slot>>);
+
+impl Filler {
+    fn put(mut self, run: ToolRun) {
+        if let Some(slot) = self.0.take() {
+            slot.settle(Outcome::Ran(run));
+        }
+    }
+}
+
+impl Drop for Filler {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            slot.settle(Outcome::Lost);
+        }
     }
 }
 

@@ -2,18 +2,24 @@
 //! chat can watch its stream and the clock while the tool works, and stop
 //! waiting when the work is no longer wanted.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::Result;
-use crate::agentchat::{Tool, ToolContext, ToolRun, workers};
+use crate::agentchat::{Tool, ToolContext, ToolRun};
+use crate::io::workers::Workers;
 use crate::io::{self, IOStream};
 
 /// How often a chat waiting on a tool looks at its stream (a cancel, a
 /// client gone for good).
 const TICK: Duration = Duration::from_millis(50);
+
+/// The threads tool calls run on: one waits at most 2 s for the next call,
+/// at most 16 wait; a call costs no thread start.
+static TOOL_THREADS: LazyLock<Arc<Workers>> =
+    LazyLock::new(|| Workers::new("agentio-tool", Duration::from_secs(2), 16));
 
 /// Runs `tool` on `arguments` with `context`, watching `stream`.
 ///
@@ -36,9 +42,13 @@ pub(crate) fn execute(
         let (tool, arguments, context) = (tool.clone(), arguments.clone(), context.clone());
         let filler = Filler(Some(slot.clone()));
         // The tool's own prints go where the chat's do.
-        workers::run(io::inherit(move || {
+        let call = Box::new(io::inherit(move || {
             filler.put(tool.run_with(arguments, &context))
         }));
+        // No thread to be had: the call runs here (unwatched, but it runs).
+        if let Err(call) = TOOL_THREADS.run(call) {
+            call();
+        }
     }
     let deadline = tool.get_time_limit().map(|limit| Instant::now() + limit);
     let mut stopping = None;

@@ -26,7 +26,6 @@ mod reply;
 mod result;
 mod run;
 mod tools;
-mod workers;
 
 pub use agent::{
     ASSISTANT_SYSTEM_MESSAGE, AssistantAgent, ConversableAgent, DEFAULT_MAX_CONSECUTIVE_AUTO_REPLY,

@@ -32,6 +32,7 @@ mod tee;
 mod ui_message;
 mod uuid;
 pub mod websockets;
+pub(crate) mod workers;
 
 pub use agui::{AGUI_KINDS, AguiEncoder};
 pub(crate) use approval::Pending;

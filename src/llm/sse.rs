@@ -22,9 +22,13 @@ pub struct SseEvent {
 #[derive(Debug)]
 pub struct SseReader<R> {
     source: R,
+    /// Read bytes in `buf[start..end]`; the rest is room for the next read,
+    /// zeroed once, when the buffer grows (not before every read).
     buf: Vec<u8>,
     /// Where unparsed bytes start in `buf`.
     start: usize,
+    /// Where they end.
+    end: usize,
     /// A `\r` ended the last line: a `\n` right after it is part of that ending.
     after_cr: bool,
     eof: bool,
@@ -39,8 +43,9 @@ impl<R: Read> SseReader<R> {
     pub fn new(source: R, max_event_bytes: usize) -> SseReader<R> {
         SseReader {
             source,
-            buf: Vec::with_capacity(8 * 1024),
+            buf: Vec::new(),
             start: 0,
+            end: 0,
             after_cr: false,
             eof: false,
             max_event_bytes,
@@ -113,7 +118,7 @@ impl<R: Read> SseReader<R> {
     /// The next line without its ending, or `None` at end of stream.
     fn next_line(&mut self, before_read: &mut dyn FnMut() -> Result<()>) -> Result<Option<String>> {
         loop {
-            let pending = &self.buf[self.start..];
+            let pending = &self.buf[self.start..self.end];
             if self.after_cr && !pending.is_empty() {
                 self.after_cr = false;
                 if pending[0] == b'\n' {
@@ -132,7 +137,7 @@ impl<R: Read> SseReader<R> {
                     return Ok(None);
                 }
                 let line = text(pending);
-                self.start = self.buf.len();
+                self.start = self.end;
                 return Ok(Some(line));
             }
             if pending.len() > self.max_event_bytes {
@@ -147,23 +152,25 @@ impl<R: Read> SseReader<R> {
     }
 
     fn fill(&mut self) -> Result<()> {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
+        const READ: usize = 8 * 1024;
+        if self.buf.len() - self.end < READ {
+            // Move the pending bytes to the front; grow only for a line
+            // longer than what is left.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
+            if self.buf.len() - self.end < READ {
+                self.buf.resize(self.end + READ, 0);
+            }
         }
-        let len = self.buf.len();
-        self.buf.resize(len + 8 * 1024, 0);
         let read = loop {
-            match self.source.read(&mut self.buf[len..]) {
+            match self.source.read(&mut self.buf[self.end..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buf.truncate(len);
-                    return Err(Error::ResponseRead(e));
-                }
+                Err(e) => return Err(Error::ResponseRead(e)),
             }
         };
-        self.buf.truncate(len + read);
+        self.end += read;
         self.eof = read == 0;
         Ok(())
     }

@@ -706,3 +706,36 @@ fn tokens_that_arrive_together_are_queued_and_flushed_before_the_client_waits() 
     assert!(!log.iter().any(|l| l.starts_with("send Stream")), "{log:?}");
     Ok(())
 }
+
+#[test]
+fn a_tee_and_a_filter_pass_queued_tokens_and_the_flush_through() -> Result<()> {
+    // The client's queue and flush reach the stream behind a tee (as its
+    // primary and as a secondary) and behind a filter that lets tokens by.
+    let pieces = ["one ", "two"];
+    let mock = MockServer::start(vec![streamed_text(&pieces)]);
+    let client = OpenAIWrapper::new(config(&[&mock]))?;
+    let (go, _gate) = crossbeam_channel::bounded(8);
+    let recording = |go: &crossbeam_channel::Sender<()>| {
+        Arc::new(Recording {
+            log: std::sync::Mutex::new(Vec::new()),
+            first_batch: usize::MAX,
+            go: go.clone(),
+        })
+    };
+    let (primary, secondary) = (recording(&go), recording(&go));
+    let tee = io::Tee::new(Arc::new(io::Filtered::new(
+        primary.clone(),
+        io::Filter::all(),
+    )))
+    .with(secondary.clone());
+    io::with_default(Arc::new(tee), || client.create(&ask(true)))?;
+    for log in [primary.log().clone(), secondary.log().clone()] {
+        let tokens: Vec<&str> = log
+            .iter()
+            .filter_map(|l| l.strip_prefix("queue "))
+            .collect();
+        assert_eq!(tokens, pieces, "{log:?}");
+        assert_eq!(log.last().map(String::as_str), Some("flush"), "{log:?}");
+    }
+    Ok(())
+}

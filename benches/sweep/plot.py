@@ -87,7 +87,7 @@ def nice_ticks(lo, hi, log):
             step *= mult
             break
     ticks, t = [], 0.0
-    while t < hi + step / 2:
+    while not ticks or ticks[-1] < hi:  # the last tick at or above the top
         ticks.append(t)
         t += step
     return ticks
@@ -193,11 +193,17 @@ def main():
     summary = summarize(results)
     if not summary["levels"]:
         sys.exit(f"plot.py: no c<C>.json under {results}")
+    # The commit the run measured (run.sh notes it beside the results), else
+    # the one checked out now.
     try:
-        summary["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                                           capture_output=True, text=True).stdout.strip()
+        with open(os.path.join(results, "commit.txt")) as f:
+            summary["commit"] = f.read().strip()
     except OSError:
-        pass
+        try:
+            summary["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                               capture_output=True, text=True).stdout.strip()
+        except OSError:
+            pass
     summary["results"] = os.path.basename(os.path.normpath(results))
     os.makedirs(out_dir, exist_ok=True)
     for key, name, title, unit, log in METRICS:

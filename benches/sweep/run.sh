@@ -24,4 +24,5 @@ log="$(mktemp)"
 results="$(sed -n 's/^results: \([^ ]*\) .*/\1/p' "$log" | tail -1)"
 rm -f "$log"
 [ -n "$results" ] || { echo "run.sh: run-side.sh gave no results" >&2; exit 1; }
+git rev-parse --short HEAD > "$results/commit.txt" 2>/dev/null
 python3 "$(dirname "$0")/plot.py" "$results"

@@ -108,11 +108,7 @@ impl RunSink for FrameSink {
     fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         let mut inner = lock(&self.link);
         for message in messages {
-            if queued {
-                inner.queue(message_text(message))?;
-            } else {
-                inner.write(message_text(message))?;
-            }
+            inner.write_as(message_text(message), queued)?;
         }
         Ok(())
     }

@@ -304,13 +304,7 @@ impl RunSink for ReplySink {
             }
             if self.attached {
                 let frame = chunk_frame(&self.chunk_prefix, sequence, &chunk);
-                let mut link = lock(&self.link);
-                let sent = if queued {
-                    link.queue(frame)
-                } else {
-                    link.write(frame)
-                };
-                drop(link);
+                let sent = lock(&self.link).write_as(frame, queued);
                 if sent.is_err() {
                     self.detach();
                 }

@@ -192,11 +192,7 @@ impl IOWebsockets {
             Target::Link(link) => {
                 let mut inner = lock(link);
                 self.ready_to_write(&mut inner)?;
-                if queued {
-                    inner.queue(text)
-                } else {
-                    inner.write(text)
-                }
+                inner.write_as(text, queued)
             }
             Target::Session(session) if queued => session.queue(text),
             Target::Session(session) => session.publish(text),

@@ -282,6 +282,16 @@ impl Link {
         self.written(queued)
     }
 
+    /// [`queue`](Link::queue) the frame when `queued`, else
+    /// [`write`](Link::write) it.
+    pub(crate) fn write_as(&mut self, text: String, queued: bool) -> Result<()> {
+        if queued {
+            self.queue(text)
+        } else {
+            self.write(text)
+        }
+    }
+
     /// Writes what [`queue`](Link::queue) left in the buffer.
     pub(crate) fn flush(&mut self) -> Result<()> {
         if !self.is_open() {

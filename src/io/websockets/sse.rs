@@ -67,6 +67,14 @@ impl SseSink {
     /// Writes what was queued, then `bytes`.
     fn write(&mut self, bytes: &str) -> Result<()> {
         self.queued.push_str(bytes);
+        self.write_queued()
+    }
+
+    /// Writes what was queued, if anything.
+    fn write_queued(&mut self) -> Result<()> {
+        if self.queued.is_empty() {
+            return Ok(());
+        }
         let written = self
             .transport
             .write_all(self.queued.as_bytes())
@@ -89,14 +97,11 @@ impl RunSink for SseSink {
         if queued && self.queued.len() < QUEUED_BYTES {
             return Ok(());
         }
-        self.write("")
+        self.write_queued()
     }
 
     fn flush(&mut self) -> Result<()> {
-        if self.queued.is_empty() {
-            return Ok(());
-        }
-        self.write("")
+        self.write_queued()
     }
 
     fn keep_alive(&mut self) -> Result<()> {

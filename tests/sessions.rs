@@ -653,3 +653,38 @@ fn past_the_most_detached_sessions_a_session_stops_at_once() {
     outcomes.sort();
     assert_eq!(outcomes, ["410 Gone", "Some(Normal)"]);
 }
+
+#[test]
+fn a_first_client_silent_past_the_idle_timeout_is_let_go() {
+    // It never answers the pings (it reads nothing): given up after the
+    // idle timeout, then the grace passes and the chat, waiting for its
+    // message, stops. A server that kept it would wait forever.
+    let config = config()
+        .idle_timeout(Duration::from_millis(300))
+        .detach_grace(Duration::from_millis(300));
+    let server = server(config);
+    let silent = connect(&url(&server, &format!("session={}", new_id())));
+    eventually("the chat to start", || server.chats() == 1);
+    eventually("the silent client's chat to stop", || server.chats() == 0);
+    drop(silent);
+}
+
+#[test]
+fn a_first_client_that_answers_pings_stays_past_the_idle_timeout() {
+    let server = server(config().idle_timeout(Duration::from_millis(300)));
+    let mut ws = connect(&url(&server, &format!("session={}", new_id())));
+    // Four pings, half an idle timeout apart: twice the timeout of quiet
+    // (tungstenite answers each as it reads it).
+    let mut pings = 0;
+    while pings < 4 {
+        match ws.read() {
+            Ok(tungstenite::Message::Ping(_)) => pings += 1,
+            Ok(other) => panic!("expected pings while the chat waits, got {other:?}"),
+            Err(e) => panic!("let go after {pings} pings: {e}"),
+        }
+    }
+    send(&mut ws, "Weather in Paris?");
+    let (frames, code) = until_close(&mut ws);
+    assert_eq!(code, Some(CloseCode::Normal));
+    assert!(frames.iter().any(|f| f.contains("TERMINATE")), "{frames:?}");
+}

@@ -24,7 +24,9 @@ use crate::io::websockets::parking::{Handoff, Park, Parker};
 use crate::io::websockets::routes::{self, Protocol, Route};
 use crate::io::websockets::run_link::{RunLink, RunSink};
 use crate::io::websockets::run_request::RunRequest;
-use crate::io::websockets::session::{Opened, Session, SessionConfig, SessionRequest, read_client};
+use crate::io::websockets::session::{
+    Inline, Opened, Session, SessionConfig, SessionRequest, read_client,
+};
 use crate::io::websockets::shared::{ChatSlot, Shared};
 use crate::io::websockets::sse::{Framing, SseSink};
 use crate::io::websockets::ui_request::parse_ui_request;
@@ -452,7 +454,7 @@ fn serve_session(
 }
 
 /// A new session: its chat runs on this thread, as a connection's does,
-/// while a scoped thread reads this first client; the session is forgotten
+/// and this thread reads its first client too; the session is forgotten
 /// when the chat ends.
 fn run_session(
     transport: Box<dyn Transport>,
@@ -476,29 +478,23 @@ fn run_session(
         config,
         shared.stopping.clone(),
     ));
-    std::thread::scope(|scope| {
-        let reader = std::thread::Builder::new()
-            .name("agentio-ws-reader".into())
-            .spawn_scoped(scope, || {
-                read_client(&session, &link, &stream, config.idle_timeout)
-            });
-        let outcome: Outcome = match (reader, session.attach(link.clone(), 0)) {
-            (Ok(_), Ok(_)) => io::with_default(ws.clone(), || {
+    let outcome: Outcome = match session.attach(link.clone(), 0) {
+        Ok(_) => {
+            session.read_inline(Inline::new(link, stream.clone(), config.idle_timeout));
+            io::with_default(ws.clone(), || {
                 catch_unwind(AssertUnwindSafe(|| on_connect(&ws)))
-            }),
-            (Err(e), _) => Ok(Err(format!("cannot start the session's reader: {e}"))),
-            (_, Err(e)) => Ok(Err(e.to_string())),
-        };
-        let stopping = shared.stopping.load(Ordering::SeqCst);
-        drop(slot);
-        // A client that was away when the chat ended may still resume
-        // for the end, within the grace; otherwise the session goes now.
-        if !close(&ws, outcome, stopping) {
-            shared.sessions.remove(&session);
+            })
         }
-        // Wakes this client's reader, if the client is still here.
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-    });
+        Err(e) => Ok(Err(e.to_string())),
+    };
+    let stopping = shared.stopping.load(Ordering::SeqCst);
+    drop(slot);
+    // A client that was away when the chat ended may still resume
+    // for the end, within the grace; otherwise the session goes now.
+    if !close(&ws, outcome, stopping) {
+        shared.sessions.remove(&session);
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
 /// The most a session client that reads slowly may have waiting in its

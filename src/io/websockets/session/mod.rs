@@ -11,13 +11,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use tungstenite::Utf8Bytes;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 pub(crate) use id::SessionId;
 use log::FrameLog;
-pub(crate) use reader::read_client;
+pub(crate) use reader::{Inline, read_client};
+use reader::{Waited, let_go, take_in};
 pub(crate) use registry::{Opened, SessionRequest, Sessions};
 
 use crate::io::websockets::link::{self, Answer, Link, lock};
@@ -45,6 +46,11 @@ const TOO_MANY: &str = "too many answers wait already; this one was dropped";
 /// How often a chat waiting for input looks at the clock (grace, cancel).
 const INPUT_TICK: Duration = Duration::from_millis(200);
 
+/// How often a chat waiting on its first client's socket looks for the
+/// answers of the others, while others are attached: their readers cannot
+/// wake a thread blocked on another socket.
+const JOINED_TICK: Duration = Duration::from_millis(20);
+
 /// One session: its mode and filter, its frames, its clients.
 pub(crate) struct Session {
     pub id: SessionId,
@@ -64,6 +70,9 @@ pub(crate) struct Session {
     cancel: AtomicBool,
     /// Answers from clients, and wakeups for a chat waiting on them.
     answers: (Sender<Wake>, Receiver<Wake>),
+    /// The first client, while the chat's thread reads it (only that
+    /// thread takes this lock).
+    inline: Mutex<Option<Inline>>,
 }
 
 /// What wakes a chat waiting for input.
@@ -146,12 +155,82 @@ impl Session {
             }),
             cancel: AtomicBool::new(false),
             answers: crossbeam_channel::bounded(MAX_PENDING_ANSWERS),
+            inline: Mutex::new(None),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves a whole log and client list.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn inline_slot(&self) -> MutexGuard<'_, Option<Inline>> {
+        self.inline.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// From now on the chat's thread reads its first client (already
+    /// attached): before output, and while it waits for an answer.
+    pub fn read_inline(&self, inline: Inline) {
+        *self.inline_slot() = Some(inline);
+    }
+
+    /// Takes in what the first client sent, before output: at most every
+    /// few milliseconds, as a connection without a session does.
+    fn take_inline(&self) {
+        let mut slot = self.inline_slot();
+        let Some(inline) = slot.as_ref() else {
+            return;
+        };
+        let (open, complaints) = take_in(self, &inline.client, true);
+        let gone = if open { None } else { slot.take() };
+        drop(slot);
+        self.settle_inline(gone, complaints);
+    }
+
+    /// Waits at most `wait` on the first client's socket, when the chat's
+    /// thread reads it; `false` when it does not (the chat waits on the
+    /// answers' channel).
+    fn wait_inline(&self, wait: Duration) -> bool {
+        let mut slot = self.inline_slot();
+        let Some(inline) = slot.as_mut() else {
+            return false;
+        };
+        let tick = if self.lock().clients.len() > 1 {
+            wait.min(JOINED_TICK)
+        } else {
+            wait
+        };
+        match inline.wait(self, tick) {
+            Waited::Looked(complaints) => {
+                drop(slot);
+                self.settle_inline(None, complaints);
+            }
+            Waited::Gone => {
+                let gone = slot.take();
+                drop(slot);
+                self.settle_inline(gone, Vec::new());
+            }
+        }
+        true
+    }
+
+    /// After the first client was read: lets it go if it went, and tells
+    /// it what it got wrong.
+    fn settle_inline(&self, gone: Option<Inline>, complaints: Vec<String>) {
+        if let Some(inline) = gone {
+            let_go(self, &inline.client);
+        }
+        for complaint in complaints {
+            let _ = self.publish_now(Event::error(complaint).to_json(), false);
+        }
+    }
+
+    /// A wait for an answer starts: the first client's silence counts
+    /// from now.
+    fn start_wait(&self) {
+        if let Some(inline) = self.inline_slot().as_mut() {
+            inline.start_wait();
+        }
     }
 
     /// Whether the chat may go on: server running, no cancel, and a client
@@ -176,6 +255,7 @@ impl Session {
 
     /// Whether the chat may go on (see [`IOStream::check`](crate::io::IOStream::check)).
     pub fn check(&self) -> Result<()> {
+        self.take_inline();
         self.ready(&self.lock())
     }
 
@@ -194,6 +274,7 @@ impl Session {
 
     /// Offers the clients what [`queue`](Self::queue) left in their buffers.
     pub fn flush(&self) -> Result<()> {
+        self.take_inline();
         let mut state = self.lock();
         self.ready(&state)?;
         state
@@ -204,6 +285,13 @@ impl Session {
     }
 
     fn publish_frame(&self, frame: String, queued: bool) -> Result<()> {
+        self.take_inline();
+        self.publish_now(frame, queued)
+    }
+
+    /// [`publish_frame`](Self::publish_frame), without reading the first
+    /// client first.
+    fn publish_now(&self, frame: String, queued: bool) -> Result<()> {
         let mut state = self.lock();
         self.ready(&state)?;
         let frame = Utf8Bytes::from(frame);
@@ -262,6 +350,7 @@ impl Session {
             state.open = request_id.iter().cloned().collect();
             state.requests
         };
+        self.start_wait();
         let answer = self.await_input(prompt, request, request_id.as_deref());
         self.lock().open.clear();
         answer
@@ -317,6 +406,7 @@ impl Session {
         requests: &[ToolApprovalRequestEvent],
     ) -> Result<Vec<ToolApprovalResponseEvent>> {
         self.lock().open = requests.iter().map(|r| r.request_id.clone()).collect();
+        self.start_wait();
         let answers = self.await_approval(requests);
         self.lock().open.clear();
         answers
@@ -367,6 +457,15 @@ impl Session {
                 Some(left) if !left.is_zero() => wait = wait.min(left),
                 _ => return Err(Error::InputTimeout(self.input_timeout.unwrap_or_default())),
             }
+        }
+        match self.answers.1.try_recv() {
+            Ok(Wake::Look) => return Ok(None),
+            Ok(wake) => return Ok(Some(wake)),
+            Err(TryRecvError::Disconnected) => return Err(Error::ConnectionClosed),
+            Err(TryRecvError::Empty) => {}
+        }
+        if self.wait_inline(wait) {
+            return Ok(None); // what it took in is on the channel: look again
         }
         match self.answers.1.recv_timeout(wait) {
             Ok(Wake::Look) | Err(RecvTimeoutError::Timeout) => Ok(None),
@@ -478,6 +577,9 @@ impl Session {
     /// for the end (none was attached, and the grace is not over): then the
     /// session is kept a while for it.
     pub fn end(&self, code: CloseCode, reason: &str, error_frame: Option<String>) -> bool {
+        // The first client, if still attached, is closed with the others;
+        // nobody reads it any more.
+        drop(self.inline_slot().take());
         let clients = {
             let mut state = self.lock();
             if let Some(frame) = error_frame {

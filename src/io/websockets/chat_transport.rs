@@ -296,11 +296,11 @@ impl ReplySink {
 impl RunSink for ReplySink {
     fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
         for message in messages {
-            let chunk: Arc<str> = message_text(message).into();
+            let chunk = message_text(message);
             let sequence = self.sent;
             self.sent += 1;
             if let Some(live) = &self.live {
-                live.push(chunk.clone(), self.replay_bytes);
+                live.push(&chunk, self.replay_bytes);
             }
             if self.attached {
                 let frame = chunk_frame(&self.chunk_prefix, sequence, &chunk);

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::io::websockets::text_log::TextLog;
 use std::time::{Duration, Instant};
 
 /// One chat's reply as it streams.
@@ -17,7 +19,7 @@ pub(super) struct LiveReply {
 #[derive(Debug, Default)]
 struct State {
     /// Each chunk's JSON, by sequence.
-    chunks: Vec<Arc<str>>,
+    chunks: TextLog,
     /// Chunks pushed (kept or not): the next sequence.
     pushed: usize,
     bytes: usize,
@@ -33,7 +35,7 @@ struct State {
 /// What a follower finds when it waits.
 pub(super) struct Progress {
     /// The chunks from the sequence asked for.
-    pub chunks: Vec<Arc<str>>,
+    pub chunks: Vec<String>,
     /// Whether the reply has ended (after these chunks).
     pub ended: bool,
 }
@@ -43,9 +45,9 @@ impl LiveReply {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps the next chunk (unless the reply outgrew `limit` bytes);
-    /// returns its sequence.
-    pub fn push(&self, chunk: Arc<str>, limit: usize) -> usize {
+    /// Keeps (a copy of) the next chunk, unless the reply outgrew `limit`
+    /// bytes; returns its sequence.
+    pub fn push(&self, chunk: &str, limit: usize) -> usize {
         let mut state = self.state();
         let sequence = state.pushed;
         state.pushed += 1;
@@ -108,7 +110,7 @@ impl LiveReply {
             return None;
         }
         Some(Progress {
-            chunks: state.chunks.get(from..).unwrap_or_default().to_vec(),
+            chunks: state.chunks.iter_from(from).map(str::to_owned).collect(),
             ended: state.ended.is_some(),
         })
     }
@@ -170,13 +172,13 @@ mod tests {
     fn a_follower_gets_every_chunk_from_the_start_then_the_end() {
         let replies = LiveReplies::new(4, Duration::from_secs(60));
         let reply = replies.open("chat").unwrap_or_default();
-        assert_eq!(reply.push("a".into(), 100), 0);
-        assert_eq!(reply.push("b".into(), 100), 1);
+        assert_eq!(reply.push("a", 100), 0);
+        assert_eq!(reply.push("b", 100), 1);
         let found = replies
             .get("chat")
             .and_then(|r| r.wait_from(0, Duration::ZERO));
         let found = found.map(|p| (p.chunks, p.ended));
-        assert_eq!(found, Some((vec!["a".into(), "b".into()], false)));
+        assert_eq!(found, Some((vec!["a".to_owned(), "b".to_owned()], false)));
         reply.end();
         let last = reply
             .wait_from(2, Duration::from_secs(5))
@@ -189,8 +191,8 @@ mod tests {
         let replies = LiveReplies::new(1, Duration::ZERO);
         let reply = replies.open("one").unwrap_or_default();
         assert!(replies.open("two").is_none(), "the most are kept already");
-        reply.push("x".repeat(60).into(), 100);
-        reply.push("x".repeat(60).into(), 100);
+        reply.push(&"x".repeat(60), 100);
+        reply.push(&"x".repeat(60), 100);
         assert!(
             reply.wait_from(0, Duration::ZERO).is_none(),
             "too big to replay"

@@ -25,6 +25,7 @@ mod server;
 mod session;
 mod shared;
 mod sse;
+mod text_log;
 mod transport;
 mod ui_request;
 

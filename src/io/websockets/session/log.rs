@@ -1,8 +1,8 @@
 //! A session's frames, numbered from 1, the most recent kept for a resume.
 
-use std::collections::VecDeque;
-
 use tungstenite::Utf8Bytes;
+
+use crate::io::websockets::text_log::TextLog;
 
 /// The frames a session sent, numbered from 1; the newest kept up to a byte
 /// budget (the oldest are evicted first; the newest is always kept).
@@ -10,9 +10,8 @@ use tungstenite::Utf8Bytes;
 pub(crate) struct FrameLog {
     /// Number of the next frame.
     next: u64,
-    /// (number, frame), oldest first.
-    kept: VecDeque<(u64, Utf8Bytes)>,
-    bytes: usize,
+    /// The kept frames, oldest first: the last `kept.len()` numbers.
+    kept: TextLog,
     max_bytes: usize,
 }
 
@@ -30,22 +29,18 @@ impl FrameLog {
     pub fn new(max_bytes: usize) -> FrameLog {
         FrameLog {
             next: 1,
-            kept: VecDeque::new(),
-            bytes: 0,
+            kept: TextLog::default(),
             max_bytes,
         }
     }
 
-    /// Adds the next frame; returns its number.
-    pub fn push(&mut self, frame: Utf8Bytes) -> u64 {
+    /// Adds the next frame (a copy of it); returns its number.
+    pub fn push(&mut self, frame: &str) -> u64 {
         let number = self.next;
         self.next += 1;
-        self.bytes += frame.len();
-        self.kept.push_back((number, frame));
-        while self.bytes > self.max_bytes && self.kept.len() > 1 {
-            if let Some((_, old)) = self.kept.pop_front() {
-                self.bytes -= old.len();
-            }
+        self.kept.push(frame);
+        while self.kept.bytes() > self.max_bytes && self.kept.len() > 1 {
+            self.kept.pop_front();
         }
         number
     }
@@ -61,13 +56,13 @@ impl FrameLog {
         if after > self.sent() {
             return None;
         }
-        let first_kept = self.kept.front().map_or(self.next, |(n, _)| *n);
+        let first_kept = self.next - self.kept.len() as u64;
         let missed = first_kept.saturating_sub(after + 1);
+        let skip = (after + 1).saturating_sub(first_kept) as usize;
         let frames = self
             .kept
-            .iter()
-            .filter(|(n, _)| *n > after)
-            .map(|(_, f)| f.clone())
+            .iter_from(skip)
+            .map(|f| Utf8Bytes::from(f.to_owned()))
             .collect();
         Some(Backlog { missed, frames })
     }
@@ -80,7 +75,7 @@ mod tests {
     fn log_of(frames: &[&str], max_bytes: usize) -> FrameLog {
         let mut log = FrameLog::new(max_bytes);
         for f in frames {
-            log.push(Utf8Bytes::from(f.to_string()));
+            log.push(f);
         }
         log
     }

@@ -294,8 +294,8 @@ impl Session {
     fn publish_now(&self, frame: String, queued: bool) -> Result<()> {
         let mut state = self.lock();
         self.ready(&state)?;
+        state.log.push(&frame);
         let frame = Utf8Bytes::from(frame);
-        state.log.push(frame.clone());
         // Offered, not waited for: a slow client never slows the chat.
         state
             .clients
@@ -585,8 +585,8 @@ impl Session {
             if let Some(frame) = error_frame {
                 // Numbered and kept like any frame: a client that resumes
                 // for the end sees why too.
+                state.log.push(&frame);
                 let frame = Utf8Bytes::from(frame);
-                state.log.push(frame.clone());
                 for client in &state.clients {
                     let _ = lock(client).offer(frame.clone(), false);
                 }

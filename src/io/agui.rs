@@ -6,9 +6,32 @@
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::io::encoder::message_text;
 use crate::io::{Encoder, Event, EventKind, Uuid};
+
+/// A streamed token's `TEXT_MESSAGE_CONTENT`, the most frequent event:
+/// serialized from this, not built as a `Value` first.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TextContent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message_id: &'a str,
+    delta: &'a str,
+}
+
+impl<'a> TextContent<'a> {
+    fn new(message_id: &'a str, delta: &'a str) -> TextContent<'a> {
+        TextContent {
+            kind: "TEXT_MESSAGE_CONTENT",
+            message_id,
+            delta,
+        }
+    }
+}
 
 /// The kinds an AG-UI encoder needs besides the usual ones: a stream that
 /// encodes AG-UI says yes to these in [`IOStream::wants`](crate::io::IOStream::wants).
@@ -158,6 +181,14 @@ impl AguiEncoder {
         }
     }
 
+    /// What a streamed token of `agent` goes into: its step, the text
+    /// message (opened here when none is); returns the message's id.
+    fn text_message(&mut self, agent: Option<&str>, out: &mut Vec<Value>) -> String {
+        self.step_to(agent, out);
+        self.close_reasoning(out);
+        self.open_text(out)
+    }
+
     fn open_text(&mut self, out: &mut Vec<Value>) -> String {
         if let Some(open) = &self.text {
             return open.clone();
@@ -208,6 +239,20 @@ impl Encoder for AguiEncoder {
         vec![json!({"type": "RUN_STARTED", "threadId": self.thread_id, "runId": self.run_id})]
     }
 
+    /// A streamed token's `TEXT_MESSAGE_CONTENT` goes straight to its
+    /// text; the rest as [`encode`](AguiEncoder::encode) gives it.
+    fn encode_text(&mut self, event: &Event, out: &mut Vec<String>) {
+        match event {
+            Event::Stream(e) if !e.content.is_empty() && !self.finished => {
+                let mut opened = Vec::new();
+                let message_id = self.text_message(e.sender.as_deref(), &mut opened);
+                out.extend(opened.iter().map(message_text));
+                out.push(message_text(&TextContent::new(&message_id, &e.content)));
+            }
+            _ => out.extend(self.encode(event).iter().map(message_text)),
+        }
+    }
+
     /// The AG-UI events `event` means (none for events AG-UI has no use for).
     fn encode(&mut self, event: &Event) -> Vec<Value> {
         let mut out = Vec::new();
@@ -234,10 +279,9 @@ impl Encoder for AguiEncoder {
                 out.push(json!({"type": "REASONING_MESSAGE_CONTENT", "messageId": message_id, "delta": e.content}));
             }
             Event::Stream(e) if !e.content.is_empty() => {
-                self.step_to(e.sender.as_deref(), &mut out);
-                self.close_reasoning(&mut out);
-                let message_id = self.open_text(&mut out);
-                out.push(json!({"type": "TEXT_MESSAGE_CONTENT", "messageId": message_id, "delta": e.content}));
+                let message_id = self.text_message(e.sender.as_deref(), &mut out);
+                let content = serde_json::to_value(TextContent::new(&message_id, &e.content));
+                out.extend(content.ok());
             }
             Event::ToolCallDelta(e) => {
                 self.step_to(e.sender.as_deref(), &mut out);

@@ -7,10 +7,32 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::io::agui::{approval_interrupt_id, id};
+use crate::io::encoder::message_text;
 use crate::io::{Decision, Encoder, Event};
+
+/// A streamed token's `text-delta`, the most frequent chunk: serialized
+/// from this, not built as a `Value` first.
+#[derive(Serialize)]
+struct TextDelta<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    delta: &'a str,
+}
+
+impl<'a> TextDelta<'a> {
+    fn new(id: &'a str, delta: &'a str) -> TextDelta<'a> {
+        TextDelta {
+            kind: "text-delta",
+            id,
+            delta,
+        }
+    }
+}
 
 /// Turns agentio's events into the AI SDK's UI message chunks, for one run.
 ///
@@ -184,6 +206,22 @@ impl UiMessageEncoder {
         self.awaiting = false;
     }
 
+    /// What a streamed token goes into: the step, the text part (opened
+    /// here when none is); returns the part's id.
+    fn text_part(&mut self, out: &mut Vec<Value>) -> String {
+        self.fragment_step(out);
+        self.close_reasoning(out);
+        match &self.text {
+            Some(open) => open.clone(),
+            None => {
+                let part = self.reply.clone().unwrap_or_else(|| id("text"));
+                out.push(json!({"type": "text-start", "id": part}));
+                self.text = Some(part.clone());
+                part
+            }
+        }
+    }
+
     fn close_reasoning(&mut self, out: &mut Vec<Value>) {
         if let Some(part) = self.reasoning.take() {
             out.push(json!({"type": "reasoning-end", "id": part}));
@@ -304,6 +342,20 @@ impl Encoder for UiMessageEncoder {
         vec![json!({"type": "start", "messageId": message_id})]
     }
 
+    /// A streamed token's `text-delta` goes straight to its text; the rest
+    /// as [`encode`](UiMessageEncoder::encode) gives it.
+    fn encode_text(&mut self, event: &Event, out: &mut Vec<String>) {
+        match event {
+            Event::Stream(e) if !e.content.is_empty() && !self.finished => {
+                let mut opened = Vec::new();
+                let part = self.text_part(&mut opened);
+                out.extend(opened.iter().map(message_text));
+                out.push(message_text(&TextDelta::new(&part, &e.content)));
+            }
+            _ => out.extend(self.encode(event).iter().map(message_text)),
+        }
+    }
+
     /// The chunks `event` means (none for events the stream has no use for).
     fn encode(&mut self, event: &Event) -> Vec<Value> {
         let mut out = Vec::new();
@@ -331,18 +383,9 @@ impl Encoder for UiMessageEncoder {
                 out.push(json!({"type": "reasoning-delta", "id": part, "delta": e.content}));
             }
             Event::Stream(e) if !e.content.is_empty() => {
-                self.fragment_step(&mut out);
-                self.close_reasoning(&mut out);
-                let part = match &self.text {
-                    Some(open) => open.clone(),
-                    None => {
-                        let part = self.reply.clone().unwrap_or_else(|| id("text"));
-                        out.push(json!({"type": "text-start", "id": part}));
-                        self.text = Some(part.clone());
-                        part
-                    }
-                };
-                out.push(json!({"type": "text-delta", "id": part, "delta": e.content}));
+                let part = self.text_part(&mut out);
+                let delta = serde_json::to_value(TextDelta::new(&part, &e.content));
+                out.extend(delta.ok());
             }
             Event::ToolCallDelta(e) => {
                 self.fragment_step(&mut out);

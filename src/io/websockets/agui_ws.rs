@@ -15,7 +15,6 @@ use tungstenite::WebSocket;
 use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::io::Filter;
-use crate::io::encoder::message_text;
 use crate::io::websockets::agui_input::RunAgentInput;
 use crate::io::websockets::link::{Answer, Link, lock};
 use crate::io::websockets::parking::{Handoff, Parker};
@@ -105,10 +104,10 @@ struct FrameSink {
 }
 
 impl RunSink for FrameSink {
-    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
+    fn send(&mut self, messages: &mut Vec<String>, queued: bool) -> Result<()> {
         let mut inner = lock(&self.link);
-        for message in messages {
-            inner.write_as(message_text(message), queued)?;
+        for message in messages.drain(..) {
+            inner.write_as(message, queued)?;
         }
         Ok(())
     }

@@ -294,9 +294,8 @@ impl ReplySink {
 }
 
 impl RunSink for ReplySink {
-    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
-        for message in messages {
-            let chunk = message_text(message);
+    fn send(&mut self, messages: &mut Vec<String>, queued: bool) -> Result<()> {
+        for chunk in messages.drain(..) {
             let sequence = self.sent;
             self.sent += 1;
             if let Some(live) = &self.live {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crossbeam_channel::Sender;
 
+use crate::io::encoder::message_text;
 use crate::io::websockets::parking::{Handoff, Parker};
 use crate::io::websockets::run_request::{Answers, RunRequest};
 use crate::io::{
@@ -20,9 +21,10 @@ use crate::{Error, Result};
 
 /// Where a run's messages go: a transport's framing of them.
 pub(crate) trait RunSink: Send {
-    /// Sends messages, in order, framed. `queued`: they may wait in the
-    /// sink's buffer for the next send or [`flush`](RunSink::flush).
-    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()>;
+    /// Sends messages (their JSON texts, taken out of `messages`), in
+    /// order, framed. `queued`: they may wait in the sink's buffer for the
+    /// next send or [`flush`](RunSink::flush).
+    fn send(&mut self, messages: &mut Vec<String>, queued: bool) -> Result<()>;
     /// Sends what was queued.
     fn flush(&mut self) -> Result<()>;
     /// Tells a silent stream's proxies it is alive.
@@ -53,6 +55,8 @@ pub(crate) struct RunLink {
     /// Held while the chat serves a response handed over by another
     /// request's thread, which waits for it to drop.
     done: Option<Sender<()>>,
+    /// The messages on their way to the sink (kept for its allocation).
+    texts: Vec<String>,
 }
 
 impl RunLink {
@@ -77,6 +81,7 @@ impl RunLink {
             open: true,
             park,
             done: None,
+            texts: Vec::new(),
         };
         link.write(&started)?;
         Ok(link)
@@ -174,15 +179,15 @@ impl RunLink {
 
     /// Sends what `event` means in the protocol.
     pub fn send(&mut self, event: &Event) -> Result<()> {
-        let encoded = self.encoder.encode(event);
-        self.write(&encoded)
+        self.encoder.encode_text(event, &mut self.texts);
+        self.write_texts(false)
     }
 
     /// [`send`](Self::send), the messages left in the sink's buffer until
     /// the next send or [`flush`](Self::flush).
     pub fn queue(&mut self, event: &Event) -> Result<()> {
-        let encoded = self.encoder.encode(event);
-        self.write_as(&encoded, true)
+        self.encoder.encode_text(event, &mut self.texts);
+        self.write_texts(true)
     }
 
     /// Sends what [`queue`](Self::queue) left in the sink's buffer.
@@ -242,20 +247,22 @@ impl RunLink {
     /// Sends messages; a send that fails (or waits past the write
     /// timeout) ends the run.
     fn write(&mut self, messages: &[Value]) -> Result<()> {
-        self.write_as(messages, false)
+        self.texts.extend(messages.iter().map(message_text));
+        self.write_texts(false)
     }
 
-    /// [`write`](Self::write), or queued.
-    fn write_as(&mut self, messages: &[Value], queued: bool) -> Result<()> {
-        if messages.is_empty() {
+    /// Sends the messages in `texts` (or queues them).
+    fn write_texts(&mut self, queued: bool) -> Result<()> {
+        if self.texts.is_empty() {
             return Ok(());
         }
         if !self.open {
+            self.texts.clear();
             return Err(Error::ConnectionClosed);
         }
         self.last_write = Instant::now();
-        self.sink
-            .send(messages, queued)
-            .inspect_err(|_| self.open = false)
+        let sent = self.sink.send(&mut self.texts, queued);
+        self.texts.clear(); // what a failed send left
+        sent.inspect_err(|_| self.open = false)
     }
 }

@@ -5,9 +5,6 @@ use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use serde_json::Value;
-
-use crate::io::encoder::message_text;
 use crate::io::websockets::Transport;
 use crate::io::websockets::run_link::RunSink;
 use crate::{Error, Result};
@@ -88,10 +85,10 @@ impl SseSink {
 }
 
 impl RunSink for SseSink {
-    fn send(&mut self, messages: &[Value], queued: bool) -> Result<()> {
-        for message in messages {
+    fn send(&mut self, messages: &mut Vec<String>, queued: bool) -> Result<()> {
+        for message in messages.drain(..) {
             self.queued.push_str("data: ");
-            self.queued.push_str(&message_text(message));
+            self.queued.push_str(&message);
             self.queued.push_str("\n\n");
         }
         if queued && self.queued.len() < QUEUED_BYTES {

@@ -67,6 +67,9 @@ impl ConversableAgent {
     }
 
     /// AutoGen's `check_termination_and_human_reply`.
+    // Not inlined (nor the tool step below): their locals would sit in
+    // `generate_reply`'s frame, under every model call's deep stack.
+    #[inline(never)]
     fn check_termination_and_human_reply(
         &mut self,
         sender: &str,
@@ -215,6 +218,7 @@ impl ConversableAgent {
     /// message, in order. Calls that need a human's approval are asked all
     /// at once, before any runs; a denied call is answered with the denial,
     /// an edited one runs with the human's arguments.
+    #[inline(never)]
     fn tool_calls_reply(&mut self, sender: &str, turn: &mut Turn) -> Result<Option<Outgoing>> {
         let Some((calls, proposer)) = self
             .last_message(sender)

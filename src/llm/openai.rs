@@ -19,10 +19,11 @@ const MAX_ERROR_BODY: u64 = 64 << 10;
 
 /// Per-connection buffers. ureq's default is 128 KiB each way, zero-filled
 /// on first use, so 256 KiB resident per open connection: 64 MiB for 256
-/// concurrent chats. Replies are read as a stream, so 16 KiB in (room for an
-/// 8 KiB response header, nginx's default limit too) and 8 KiB out (request
-/// bodies are written through it in pieces) lose nothing.
-const INPUT_BUFFER: usize = 16 * 1024;
+/// concurrent chats. Replies are read as a stream, so 10 KiB in (room for an
+/// 8 KiB response header, nginx's default limit too; ureq keeps 10 KiB of it
+/// free to write request bodies through, so less would not be less) and
+/// 8 KiB out (request bodies are written through it in pieces) lose nothing.
+const INPUT_BUFFER: usize = 10 * 1024;
 const MAX_RESPONSE_HEADER: usize = 8 * 1024;
 const OUTPUT_BUFFER: usize = 8 * 1024;
 

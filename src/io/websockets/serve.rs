@@ -370,9 +370,9 @@ pub(super) fn close(ws: &IOWebsockets, outcome: Outcome, stopping: bool) -> bool
     }
 }
 
-/// A client that names a session: a new session runs its chat here, with a
-/// reader for this client beside it; a resume or a second client attaches
-/// to the live session, and this thread reads its frames until it goes.
+/// A client that names a session: a new session runs its chat here, this
+/// thread reading the client too; a resume or a second client attaches to
+/// the live session, and this thread reads its frames until it goes.
 #[allow(clippy::too_many_arguments)]
 fn serve_session(
     mut transport: Box<dyn Transport>,

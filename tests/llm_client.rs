@@ -739,3 +739,134 @@ fn a_tee_and_a_filter_pass_queued_tokens_and_the_flush_through() -> Result<()> {
     }
     Ok(())
 }
+
+/// A server that keeps its connections alive, as real ones do: chunked SSE
+/// replies, any number per connection. Counts the connections it accepted.
+struct KeepAlive {
+    addr: std::net::SocketAddr,
+    connections: Arc<AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl KeepAlive {
+    fn start(events: &'static [&'static str]) -> KeepAlive {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (count, stopping) = (connections.clone(), stop.clone());
+        let accept = std::thread::spawn(move || {
+            std::thread::scope(|scope| {
+                for conn in listener.incoming() {
+                    if stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    count.fetch_add(1, Ordering::SeqCst);
+                    scope.spawn(move || Self::serve(conn, events));
+                }
+            });
+        });
+        KeepAlive {
+            addr,
+            connections,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    /// Answers every request on `conn` until the client closes it.
+    fn serve(mut conn: std::net::TcpStream, events: &[&str]) {
+        use std::io::{Read, Write};
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut pending = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            // A request: its head, then `content-length` bytes of body.
+            let head_end = loop {
+                if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break at + 4;
+                }
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => pending.extend_from_slice(&chunk[..n]),
+                }
+            };
+            let head = String::from_utf8_lossy(&pending[..head_end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while pending.len() < head_end + length {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => pending.extend_from_slice(&chunk[..n]),
+                }
+            }
+            pending.drain(..head_end + length);
+            let mut reply = String::from(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+            );
+            for data in events.iter().copied().chain(["[DONE]"]) {
+                let event = format!("data: {data}\n\n");
+                reply.push_str(&format!("{:x}\r\n{event}\r\n", event.len()));
+            }
+            // The body's end comes a moment after `[DONE]`, as on a network.
+            if conn.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+            if conn.write_all(b"0\r\n\r\n").is_err() {
+                return;
+            }
+        }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.addr); // wakes the accept
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+#[test]
+fn a_streamed_reply_read_to_its_end_leaves_its_connection_for_the_next_call() -> Result<()> {
+    const EVENTS: &[&str] = &[
+        r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":" there"},"finish_reason":"stop"}]}"#,
+    ];
+    let server = KeepAlive::start(EVENTS);
+    {
+        let config = LlmConfig::new(vec![
+            ConfigEntry::new("mock-model")
+                .api_key("sk-test")
+                .base_url(server.base_url()),
+        ])
+        .timeout(Duration::from_secs(5))
+        .cache_seed(None);
+        let client = OpenAIWrapper::new(config)?;
+        for _ in 0..3 {
+            let buffer = Arc::new(IOBuffer::new());
+            let reply = io::with_default(buffer.clone(), || client.create(&ask(true)))?;
+            assert_eq!(reply.message.text(), "Hello there");
+            assert_eq!(stream_events(&buffer), ["Hello", " there"]);
+        }
+    } // the client and its pooled connection go: the server's threads end
+    assert_eq!(
+        server.connections.load(Ordering::SeqCst),
+        1,
+        "three calls, one connection"
+    );
+    Ok(())
+}

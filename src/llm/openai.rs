@@ -27,6 +27,13 @@ const INPUT_BUFFER: usize = 10 * 1024;
 const MAX_RESPONSE_HEADER: usize = 8 * 1024;
 const OUTPUT_BUFFER: usize = 8 * 1024;
 
+/// What is read after `[DONE]` at most, to reach the end of the body: a
+/// server has nothing more to send there, and one that sends more loses its
+/// connection instead of holding the call. (One that sends nothing and does
+/// not end the body holds it up to the read timeout, as with OpenAI's own
+/// client, which reads every stream to its end too.)
+const MAX_AFTER_DONE: usize = 64 * 1024;
+
 /// Idle connections kept for reuse. ureq keeps 3 per host, so a server
 /// with many chats on one endpoint would open a new connection (and TLS
 /// session) for most calls.
@@ -212,6 +219,12 @@ fn read_stream(
     let mut events = SseReader::new(reader, MAX_RESPONSE_BYTES);
     while let Some(event) = events.next_event_with(&mut || out.flush())? {
         if event.data == "[DONE]" {
+            // The reply is whole. Read the body to its end, as OpenAI's own
+            // client does, so the connection goes back to the pool: what
+            // follows is the body's last chunk. The user has every token
+            // before that read.
+            out.flush()?;
+            events.drain(MAX_AFTER_DONE);
             return Ok(());
         }
         if event.data.is_empty() {

@@ -151,6 +151,28 @@ impl<R: Read> SseReader<R> {
         }
     }
 
+    /// Reads the rest of the source, at most `max_bytes`, and drops it;
+    /// whether the source ended. An HTTP client reuses only a response read
+    /// to its end: stopping at the last event would cost a new connection
+    /// (and a TLS session) for the next request.
+    pub fn drain(mut self, max_bytes: usize) -> bool {
+        let mut left = max_bytes;
+        while !self.eof {
+            // `fill` reads into the buffer it already has, past what is
+            // unparsed; dropped bytes count once.
+            self.start = self.end;
+            if self.fill().is_err() {
+                return false;
+            }
+            let read = self.end - self.start;
+            if read > left {
+                return false;
+            }
+            left -= read;
+        }
+        true
+    }
+
     fn fill(&mut self) -> Result<()> {
         const READ: usize = 8 * 1024;
         if self.buf.len() - self.end < READ {
@@ -315,5 +337,32 @@ mod tests {
         let long = "y".repeat(100);
         let mut no_newline = SseReader::new(long.as_bytes(), 50);
         assert!(matches!(no_newline.next_event(), Err(Error::Protocol(_))));
+    }
+
+    #[test]
+    fn drain_reads_to_the_end_or_gives_up_past_its_bound() {
+        let body = format!("data: a\n\ndata: [DONE]\n\n{}", "z".repeat(20_000));
+        let read = |max: usize| {
+            let mut events = SseReader::new(body.as_bytes(), 1 << 20);
+            let mut datas = Vec::new();
+            while let Ok(Some(event)) = events.next_event() {
+                let done = event.data == "[DONE]";
+                datas.push(event.data);
+                if done {
+                    break;
+                }
+            }
+            (datas, events.drain(max))
+        };
+        let (datas, ended) = read(1 << 20);
+        assert_eq!(datas, ["a", "[DONE]"]);
+        assert!(ended, "20 kB after [DONE] are read to the end");
+        assert!(!read(1000).1, "past the bound it stops");
+        let mut nothing_after = SseReader::new(&b"data: [DONE]\n\n"[..], 64);
+        assert!(matches!(nothing_after.next_event(), Ok(Some(e)) if e.data == "[DONE]"));
+        assert!(
+            nothing_after.drain(0),
+            "nothing after [DONE]: the end, within 0 bytes"
+        );
     }
 }

@@ -688,3 +688,33 @@ fn a_first_client_that_answers_pings_stays_past_the_idle_timeout() {
     assert_eq!(code, Some(CloseCode::Normal));
     assert!(frames.iter().any(|f| f.contains("TERMINATE")), "{frames:?}");
 }
+
+#[test]
+fn a_chat_busy_without_output_keeps_its_first_client_pinged() {
+    // As while a long tool runs: the chat only checks its stream. Proxies
+    // drop connections that stay quiet; the first client gets pings.
+    let config = config().idle_timeout(Duration::from_millis(200));
+    let server = IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(800) {
+            ws.check()?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ws.print(&["done"], " ", "\n", true)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut ws = connect(&url(&server, &format!("session={}", new_id())));
+    let mut pings = 0;
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Ping(_)) => pings += 1,
+            Ok(tungstenite::Message::Text(text)) if text.contains("done") => break,
+            Ok(_) => {}
+            Err(e) => panic!("after {pings} pings: {e}"),
+        }
+    }
+    assert!(
+        pings >= 2,
+        "{pings} pings in 800 ms at 200 ms of idle timeout"
+    );
+}

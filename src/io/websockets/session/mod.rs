@@ -175,13 +175,18 @@ impl Session {
     }
 
     /// Takes in what the first client sent, before output: at most every
-    /// few milliseconds, as a connection without a session does.
+    /// few milliseconds, as a connection without a session does; and keeps
+    /// the connection alive through a chat that is busy without output
+    /// (`check` is called while a tool runs).
     fn take_inline(&self) {
         let mut slot = self.inline_slot();
-        let Some(inline) = slot.as_ref() else {
+        let Some(inline) = slot.as_mut() else {
             return;
         };
         let (open, complaints) = take_in(self, &inline.client, true);
+        if open {
+            inline.keep_alive();
+        }
         let gone = if open { None } else { slot.take() };
         drop(slot);
         self.settle_inline(gone, complaints);

@@ -160,6 +160,17 @@ impl Inline {
         }
     }
 
+    /// Pings the client when nothing went to it for half the idle timeout
+    /// (a long tool call, a slow model): proxies that drop quiet
+    /// connections see traffic, as when a reader thread pinged it. A ping
+    /// that fails ends the link, which the next look at it finds.
+    pub(super) fn keep_alive(&mut self) {
+        if self.pinged.elapsed() >= self.idle_timeout / 2 {
+            self.pinged = Instant::now();
+            let _ = lock(&self.client).ping();
+        }
+    }
+
     /// A wait for an answer starts: silence counts from now.
     pub(super) fn start_wait(&mut self) {
         let now = Instant::now();

@@ -564,3 +564,33 @@ fn a_client_that_stops_answering_pings_is_gone_after_the_idle_timeout() {
         Some(Ok("late but alive".to_owned()))
     );
 }
+
+#[test]
+fn a_chat_busy_without_output_keeps_its_client_pinged() {
+    // As while a long tool runs: the chat only checks its stream. Proxies
+    // drop connections that stay quiet; the client gets pings.
+    let config = local().idle_timeout(Duration::from_millis(200));
+    let server = IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(800) {
+            ws.check()?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ws.print(&["done"], " ", "\n", true)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut ws = connect(&format!("{}/ws", server.uri()));
+    let mut pings = 0;
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Ping(_)) => pings += 1,
+            Ok(tungstenite::Message::Text(text)) if text.contains("done") => break,
+            Ok(_) => {}
+            Err(e) => panic!("after {pings} pings: {e}"),
+        }
+    }
+    assert!(
+        pings >= 2,
+        "{pings} pings in 800 ms at 200 ms of idle timeout"
+    );
+}

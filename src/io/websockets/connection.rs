@@ -479,7 +479,13 @@ impl IOStream for IOWebsockets {
 
     fn check(&self) -> Result<()> {
         match &self.target {
-            Target::Link(link) => self.ready(&mut lock(link)),
+            Target::Link(link) => {
+                let mut inner = lock(link);
+                self.ready(&mut inner)?;
+                // Checks come while the chat is busy without output (every
+                // 50 ms while a tool runs).
+                inner.keep_alive(self.idle_timeout / 2)
+            }
             Target::Session(session) => session.check(),
             Target::Run(link) => run_lock(link).check(),
         }

@@ -49,6 +49,8 @@ pub(crate) struct Link {
     write_timeout: Duration,
     /// When the client's frames were last taken in before an output.
     polled_at: Option<Instant>,
+    /// When the link last pinged the client to keep it alive.
+    kept_alive_at: Instant,
 }
 
 /// How long a stream of output goes without taking in the client's frames:
@@ -98,7 +100,19 @@ impl Link {
             request_seen: 0,
             write_timeout,
             polled_at: None,
+            kept_alive_at: Instant::now(),
         }
+    }
+
+    /// Pings the client when the last such ping is `every` old: a chat busy
+    /// without output (a long tool call) keeps proxies that drop quiet
+    /// connections from cutting its client.
+    pub(crate) fn keep_alive(&mut self, every: Duration) -> Result<()> {
+        if self.kept_alive_at.elapsed() < every {
+            return Ok(());
+        }
+        self.kept_alive_at = Instant::now();
+        self.ping()
     }
 
     /// Takes in the client's frames before an output, unless that was done

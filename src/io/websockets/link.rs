@@ -49,7 +49,7 @@ pub(crate) struct Link {
     write_timeout: Duration,
     /// When the client's frames were last taken in before an output.
     polled_at: Option<Instant>,
-    /// When the link last pinged the client to keep it alive.
+    /// When [`Link::keep_alive`] last pinged the client.
     kept_alive_at: Instant,
 }
 
@@ -106,7 +106,8 @@ impl Link {
 
     /// Pings the client when the last such ping is `every` old: a chat busy
     /// without output (a long tool call) keeps proxies that drop quiet
-    /// connections from cutting its client.
+    /// connections from cutting its client, and a quiet client is asked
+    /// for a pong no more often than that.
     pub(crate) fn keep_alive(&mut self, every: Duration) -> Result<()> {
         if self.kept_alive_at.elapsed() < every {
             return Ok(());

@@ -180,7 +180,7 @@ impl Session {
     /// (`check` is called while a tool runs).
     fn take_inline(&self) {
         let mut slot = self.inline_slot();
-        let Some(inline) = slot.as_mut() else {
+        let Some(inline) = slot.as_ref() else {
             return;
         };
         let (open, complaints) = take_in(self, &inline.client, true);

@@ -131,7 +131,6 @@ pub(crate) struct Inline {
     tcp: Arc<TcpStream>,
     idle_timeout: Duration,
     heard: Instant,
-    pinged: Instant,
 }
 
 /// What one wait on the first client's socket came to.
@@ -150,32 +149,26 @@ impl Inline {
         tcp: Arc<TcpStream>,
         idle_timeout: Duration,
     ) -> Inline {
-        let now = Instant::now();
         Inline {
             client,
             tcp,
             idle_timeout: idle_timeout.max(Duration::from_millis(2)),
-            heard: now,
-            pinged: now,
+            heard: Instant::now(),
         }
     }
 
-    /// Pings the client when nothing went to it for half the idle timeout
-    /// (a long tool call, a slow model): proxies that drop quiet
-    /// connections see traffic, as when a reader thread pinged it. A ping
-    /// that fails ends the link, which the next look at it finds.
-    pub(super) fn keep_alive(&mut self) {
-        if self.pinged.elapsed() >= self.idle_timeout / 2 {
-            self.pinged = Instant::now();
-            let _ = lock(&self.client).ping();
-        }
+    /// Pings the client at most every half idle timeout (`Link::keep_alive`)
+    /// through a chat busy without output (a long tool call, a slow model):
+    /// proxies that drop quiet connections see traffic, as when a reader
+    /// thread pinged it. A ping that fails ends the link, which the next
+    /// look at it finds.
+    pub(super) fn keep_alive(&self) {
+        let _ = lock(&self.client).keep_alive(self.idle_timeout / 2);
     }
 
     /// A wait for an answer starts: silence counts from now.
     pub(super) fn start_wait(&mut self) {
-        let now = Instant::now();
-        self.heard = now;
-        self.pinged = now;
+        self.heard = Instant::now();
     }
 
     /// Waits at most `tick` for the client's bytes and takes them in;
@@ -199,10 +192,10 @@ impl Inline {
                 let ping_every = self.idle_timeout / 2;
                 if self.heard.elapsed() >= self.idle_timeout {
                     Waited::Gone
-                } else if self.pinged.elapsed() >= ping_every && self.heard.elapsed() >= ping_every
-                {
-                    self.pinged = Instant::now();
-                    match lock(&self.client).ping() {
+                } else if self.heard.elapsed() >= ping_every {
+                    // Quiet for half the idle timeout: a ping, unless one
+                    // went less than that ago.
+                    match lock(&self.client).keep_alive(ping_every) {
                         Ok(()) => Waited::Looked(Vec::new()),
                         Err(_) => Waited::Gone,
                     }

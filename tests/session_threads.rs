@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use agentio::io::websockets::ServerConfig;
 use agentio::io::{IOStream, IOWebsockets, Uuid};
+use common::eventually;
 use common::ws::{connect, send, text, until_close};
 use tungstenite::protocol::frame::coding::CloseCode;
 
@@ -29,15 +28,6 @@ fn names() -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Waits (bounded) until `done`.
-fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]

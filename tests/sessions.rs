@@ -12,8 +12,11 @@ use agentio::agentchat::{ChatOptions, HumanInputMode};
 use agentio::io::websockets::{ServerConfig, WebsocketServer};
 use agentio::io::{Event, IOStream, IOWebsockets, Uuid};
 use agentio::llm::ReplayClient;
+use common::eventually;
 use common::notebook::example::notebook_agents;
-use common::ws::{Client, Got, connect, next, send, text, until_close};
+use common::ws::{
+    Client, Got, busy_without_output, connect, next, pings_before, send, text, until_close,
+};
 use serde_json::Value;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::stream::MaybeTlsStream;
@@ -108,15 +111,6 @@ fn uncut(server: &WebsocketServer, mode: &str) -> Vec<String> {
     assert_eq!(code, Some(CloseCode::Normal));
     frames.extend(rest);
     frames
-}
-
-/// Waits (bounded) until `done`.
-fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
@@ -694,25 +688,10 @@ fn a_chat_busy_without_output_keeps_its_first_client_pinged() {
     // As while a long tool runs: the chat only checks its stream. Proxies
     // drop connections that stay quiet; the first client gets pings.
     let config = config().idle_timeout(Duration::from_millis(200));
-    let server = IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_millis(800) {
-            ws.check()?;
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ws.print(&["done"], " ", "\n", true)
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let server = IOWebsockets::run_server_in_thread(config, busy_without_output)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut ws = connect(&url(&server, &format!("session={}", new_id())));
-    let mut pings = 0;
-    loop {
-        match ws.read() {
-            Ok(tungstenite::Message::Ping(_)) => pings += 1,
-            Ok(tungstenite::Message::Text(text)) if text.contains("done") => break,
-            Ok(_) => {}
-            Err(e) => panic!("after {pings} pings: {e}"),
-        }
-    }
+    let pings = pings_before(&mut ws, "done");
     assert!(
         pings >= 2,
         "{pings} pings in 800 ms at 200 ms of idle timeout"

@@ -15,7 +15,8 @@ use agentio::io::websockets::{Refusal, ServerConfig};
 use agentio::io::{IOStream, IOWebsockets};
 use agentio::{Error, Result};
 use common::ws::{
-    Got, connect, connect_with_protocol, next, request_with, send, text, until_close,
+    Got, busy_without_output, connect, connect_with_protocol, next, pings_before, request_with,
+    send, text, until_close,
 };
 use serde_json::{Value, json};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -570,25 +571,10 @@ fn a_chat_busy_without_output_keeps_its_client_pinged() {
     // As while a long tool runs: the chat only checks its stream. Proxies
     // drop connections that stay quiet; the client gets pings.
     let config = local().idle_timeout(Duration::from_millis(200));
-    let server = IOWebsockets::run_server_in_thread(config, |ws: &IOWebsockets| {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_millis(800) {
-            ws.check()?;
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ws.print(&["done"], " ", "\n", true)
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let server = IOWebsockets::run_server_in_thread(config, busy_without_output)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut ws = connect(&format!("{}/ws", server.uri()));
-    let mut pings = 0;
-    loop {
-        match ws.read() {
-            Ok(tungstenite::Message::Ping(_)) => pings += 1,
-            Ok(tungstenite::Message::Text(text)) if text.contains("done") => break,
-            Ok(_) => {}
-            Err(e) => panic!("after {pings} pings: {e}"),
-        }
-    }
+    let pings = pings_before(&mut ws, "done");
     assert!(
         pings >= 2,
         "{pings} pings in 800 ms at 200 ms of idle timeout"

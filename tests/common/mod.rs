@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -379,5 +379,14 @@ impl<T, E: std::fmt::Debug> Must<T> for Result<T, E> {
 impl<T> Must<T> for Option<T> {
     fn must(self, what: &str) -> T {
         self.unwrap_or_else(|| panic!("{what}: nothing"))
+    }
+}
+
+/// Waits (bounded: 10 s) until `done`.
+pub fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -89,3 +89,28 @@ pub fn send(ws: &mut Client, text: &str) {
     ws.send(Message::text(text))
         .unwrap_or_else(|e| panic!("send: {e}"));
 }
+
+/// A chat busy without output for 800 ms, as while a long tool runs (it
+/// only checks its stream, as a tool's wait does), then "done".
+pub fn busy_without_output(ws: &agentio::io::IOWebsockets) -> agentio::Result<()> {
+    use agentio::io::IOStream;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(800) {
+        ws.check()?;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ws.print(&["done"], " ", "\n", true)
+}
+
+/// The pings the client got before a text frame holding `marker`.
+pub fn pings_before(ws: &mut Client, marker: &str) -> usize {
+    let mut pings = 0;
+    loop {
+        match ws.read() {
+            Ok(Message::Ping(_)) => pings += 1,
+            Ok(Message::Text(text)) if text.contains(marker) => return pings,
+            Ok(_) => {}
+            Err(e) => panic!("after {pings} pings: {e}"),
+        }
+    }
+}

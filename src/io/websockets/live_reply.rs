@@ -22,7 +22,6 @@ struct State {
     chunks: TextLog,
     /// Chunks pushed (kept or not): the next sequence.
     pushed: usize,
-    bytes: usize,
     /// Past the byte limit: nothing more is kept, and no resume is offered.
     overflowed: bool,
     ended: Option<Instant>,
@@ -51,8 +50,7 @@ impl LiveReply {
         let mut state = self.state();
         let sequence = state.pushed;
         state.pushed += 1;
-        state.bytes += chunk.len();
-        if state.bytes > limit {
+        if !state.overflowed && state.chunks.bytes() + chunk.len() > limit {
             state.overflowed = true;
             state.chunks.clear();
         }
